@@ -1,0 +1,187 @@
+"""Bookbridge: feeds a Zoho Books organisation from documents and Qonto bank feeds."""
+
+import datetime
+import logging
+
+import click
+from flask import Flask, request
+from flask_htmx import HTMX
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from playhouse.flask_utils import FlaskDB
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as config_layers
+from models import MODELS, Role, User, db
+from models.database import open_database
+
+
+class _RequestConnection(FlaskDB):
+    """FlaskDB's per-request connection, reusing one the same thread already opened.
+
+    A task run in immediate mode, a CLI command or a test may have opened the connection
+    before the request starts; FlaskDB's stock hook would raise on that.
+    """
+
+    def connect_db(self):
+        if self._excluded_routes and request.endpoint in self._excluded_routes:
+            return
+        self.database.connect(reuse_if_open=True)
+
+
+csrf = CSRFProtect()
+htmx = HTMX()
+login_manager = LoginManager()
+
+
+def create_app(test_config=None) -> Flask:
+    """Build the web application; nothing runs at import."""
+    app = Flask(__name__)
+    app.config.from_mapping(config_layers.load(test_config))
+    _harden_sessions(app)
+    _configure_logging()
+    open_database(app.config)
+    _RequestConnection(app, db.obj, excluded_routes=("static",))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_template_helpers(app)
+    _register_cli(app)
+    if app.config.get("TRUST_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    from jobs import runtime
+
+    runtime.use(dict(app.config))
+    with app.app_context():
+        _prepare_database(app)
+    return app
+
+
+def _harden_sessions(app: Flask) -> None:
+    https = bool(app.config["HTTPS"])
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=https,
+        PERMANENT_SESSION_LIFETIME=datetime.timedelta(hours=12),
+        PREFERRED_URL_SCHEME="https" if https else "http",
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+
+
+def _configure_logging() -> None:
+    # One line per event; secrets are never passed to the logger.
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _init_login(app: Flask) -> None:
+    from views.auth import unauthorized
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.session_protection = "strong"
+    login_manager.unauthorized_handler(unauthorized)
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        return User.get_or_none(User.id == int(user_id), User.active == True)  # noqa: E712
+
+
+def _register_blueprints(app: Flask) -> None:
+    from views import audit, auth, connections, health, settings, users
+
+    for module in (auth, connections, settings, users, audit, health):
+        app.register_blueprint(module.bp)
+    csrf.exempt(health.bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from views.errors import render_error
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "This form has expired",
+                            "The page was open too long or was sent from somewhere else, so "
+                            "nothing was changed. Reload the page and try again.")
+
+    for code, title, text in (
+        (403, "Not allowed", "Only an admin can do that. Ask an admin of Bookbridge."),
+        (404, "Page not found", "This address does not exist. Use the menu above."),
+        (405, "Not allowed here", "This action cannot be done from this address."),
+        (413, "File too large", "The file is larger than Bookbridge accepts (25 MB)."),
+        (500, "Something went wrong", "Bookbridge hit an unexpected error; nothing was lost. "
+                                      "Try again, and if it persists check the server log."),
+    ):
+        app.register_error_handler(code, _error_page(code, title, text))
+
+
+def _error_page(code, title, text):
+    def handler(error):
+        from views.errors import render_error
+
+        return render_error(code, title, text)
+
+    return handler
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from views.helpers import template_context
+
+    app.context_processor(template_context)
+
+    @app.template_filter("when")
+    def when(value):
+        if not value:
+            return "never"
+        return value.strftime("%d %b %Y, %H:%M UTC")
+
+
+def _prepare_database(app: Flask) -> None:
+    """Apply pending migrations and create the first admin from the environment."""
+    from services import accounts
+    from services.migrations import migrate
+
+    migrate()
+    accounts.ensure_first_admin(app.config["ADMIN_EMAIL"], app.config["ADMIN_PASSWORD"])
+    # Forked web workers must not share this connection.
+    db.close()
+
+
+def _register_cli(app: Flask) -> None:
+    from services import accounts
+    from services.migrations import migrate
+
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Apply pending database migrations."""
+        applied = migrate()
+        click.echo(f"{len(applied)} migration(s) applied." if applied else "Up to date.")
+
+    @app.cli.group("users")
+    def users_group():
+        """Manage Bookbridge users."""
+
+    @users_group.command("create")
+    @click.option("--email", required=True)
+    @click.option("--role", type=click.Choice([r.value for r in Role]), default="admin")
+    @click.option("--name", default="")
+    @click.password_option()
+    def users_create(email, role, name, password):
+        """Create a user (the first admin, typically)."""
+        try:
+            user = accounts.create_user(email, password, Role(role), name=name)
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Created {user.role.value} {user.email}.")
+
+
+__all__ = ["create_app", "MODELS"]

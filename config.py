@@ -1,0 +1,97 @@
+"""Configuration shared by the web app and the worker.
+
+Three layers, as in Flask's tutorial: working defaults for a laptop, then the environment
+(`BOOKBRIDGE_*`), then the mapping a test passes. The worker has no Flask app, so the layers
+live here rather than in `create_app`, and both processes read the same result.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+ENV_PREFIX = "BOOKBRIDGE_"
+
+# Environment values that are not strings.
+_BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "SANDBOX"}
+_INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS"}
+_FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT"}
+
+
+def _defaults(data_dir: Path) -> dict:
+    return {
+        "DATA_DIR": str(data_dir),
+        "DATABASE": str(data_dir / "bookbridge.db"),
+        "QUEUE_DATABASE": str(data_dir / "queue.db"),
+        "HTTPS": False,
+        "HUEY_IMMEDIATE": False,
+        "PORT": 8000,
+        # Zoho OAuth client; without an id the demo uses the sandbox.
+        "ZOHO_CLIENT_ID": "",
+        "ZOHO_CLIENT_SECRET": "",
+        "ZOHO_REDIRECT_URI": "",
+        # Set to a sandbox URL to replace every Zoho data centre by it.
+        "ZOHO_ACCOUNTS_URL": "",
+        # Zoho allows 100 calls a minute per organisation; keep a little headroom.
+        "ZOHO_CALLS_PER_MINUTE": 90,
+        # Longest single pause when the quota is spent (tests shorten it).
+        "ZOHO_MAX_QUOTA_WAIT": 61.0,
+        "LIST_REFRESH_HOURS": 48,
+        "ADMIN_EMAIL": "",
+        "ADMIN_PASSWORD": "",
+    }
+
+
+def _from_environment(environ) -> dict:
+    values = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX):]
+        if key in _BOOLEAN_KEYS:
+            values[key] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif key in _INTEGER_KEYS:
+            values[key] = int(raw)
+        elif key in _FLOAT_KEYS:
+            values[key] = float(raw)
+        else:
+            values[key] = raw
+    return values
+
+
+def load(test_config=None, environ=None) -> dict:
+    """Return the merged configuration; creates the data directory and its secrets."""
+    environ = os.environ if environ is None else environ
+    overrides = {**_from_environment(environ), **(test_config or {})}
+    data_dir = Path(overrides.get("DATA_DIR") or "data").resolve()
+    config = {**_defaults(data_dir), **overrides}
+    config["DATA_DIR"] = str(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if environ.get("PORT") and "PORT" not in overrides:
+        config["PORT"] = int(environ["PORT"])
+    config.setdefault("SECRET_KEY", _secret_file(data_dir / "secret_key", secrets.token_hex(32)))
+    config.setdefault("ENCRYPTION_KEY", _secret_file(data_dir / "encryption.key", _fernet_key()))
+    return config
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def _secret_file(path: Path, new_value: str) -> str:
+    """Read a generated secret, creating it (mode 0600) on first start."""
+    if not path.exists():
+        # Web and worker may start together: write aside, then link into place, which
+        # fails if the other process won; either way both read the same value.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_value)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,174 @@
+"""The Zoho Books connection and the lists cached from its organisation."""
+
+import enum
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+from playhouse.fields import EnumField
+
+from models.base import BaseModel, JSONField, utcnow
+from models.users import User
+
+
+class ConnectionStatus(enum.Enum):
+    CONNECTED = "connected"
+    # The refresh token was revoked or is invalid: an admin must run consent again.
+    NEEDS_RECONNECT = "needs_reconnect"
+    DISCONNECTED = "disconnected"
+
+
+class ZohoConnection(BaseModel):
+    """The single Zoho Books connection of this installation (one row, kept for life).
+
+    Disconnecting deletes the tokens and keeps this row, the settings and the cached
+    lists, so connecting again restores the same state.
+    """
+
+    status = EnumField(ConnectionStatus, default=ConnectionStatus.DISCONNECTED)
+    data_centre = CharField(default="")
+    accounts_server = CharField(default="")
+    api_domain = CharField(default="")
+    organization_id = CharField(default="")
+    organization_name = CharField(default="")
+    currency_code = CharField(default="")
+    time_zone = CharField(default="")
+    refresh_token = TextField(null=True)  # encrypted
+    access_token = TextField(null=True)  # encrypted
+    access_token_expires_at = DateTimeField(null=True)
+    # Only one process refreshes the access token at a time: it holds this lease.
+    token_lease_until = DateTimeField(null=True)
+    token_refreshes = JSONField(default=list)  # recent refresh times, for Zoho's 10 in 10 min
+    connected_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    connected_at = DateTimeField(null=True)
+    last_list_refresh_at = DateTimeField(null=True)
+    problem = TextField(default="")
+
+    @classmethod
+    def current(cls) -> "ZohoConnection":
+        connection = cls.select().order_by(cls.id).first()
+        return connection or cls.create()
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status is ConnectionStatus.CONNECTED
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.status is ConnectionStatus.NEEDS_RECONNECT
+
+
+class PendingAuthorization(BaseModel):
+    """Tokens from a consent that waits for the admin to pick an organisation."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    data_centre = CharField()
+    accounts_server = CharField()
+    api_domain = CharField()
+    refresh_token = TextField()  # encrypted
+    access_token = TextField()  # encrypted
+    access_token_expires_at = DateTimeField()
+    organizations = JSONField(default=list)
+    created_at = DateTimeField(default=utcnow)
+
+
+class ConnectionSettings(BaseModel):
+    """Settings of the accounting connection; independent of tokens, kept across reconnects."""
+
+    warn_new_supplier = BooleanField(default=True)
+    default_cost_tax_id = CharField(null=True)  # None: no tax
+    default_sales_tax_id = CharField(null=True)
+    auto_publish = BooleanField(default=False)
+    updated_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def current(cls) -> "ConnectionSettings":
+        settings = cls.select().order_by(cls.id).first()
+        return settings or cls.create()
+
+
+class CachedRecord(BaseModel):
+    """Common columns of every list cached from Zoho Books.
+
+    Rows are never deleted: a record gone from Zoho is marked `removed_at`, so whatever
+    refers to it keeps working and can say it is gone.
+    """
+
+    organization_id = CharField()
+    zoho_id = CharField()
+    name = CharField()
+    is_active = BooleanField(default=True)
+    removed_at = DateTimeField(null=True)
+    refreshed_at = DateTimeField(default=utcnow)
+    data = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("organization_id", "zoho_id"), True),)
+
+    @classmethod
+    def usable(cls, organization_id: str):
+        """Records present and active in Zoho, by name."""
+        return (
+            cls.select()
+            .where(
+                cls.organization_id == organization_id,
+                cls.removed_at.is_null(),
+                cls.is_active,
+            )
+            .order_by(cls.name)
+        )
+
+
+class ZohoAccount(CachedRecord):
+    code = CharField(default="")
+    account_type = CharField(default="")
+
+
+class ZohoTax(CachedRecord):
+    percentage = DecimalField(max_digits=7, decimal_places=3, null=True)
+    tax_type = CharField(default="")
+    is_default = BooleanField(default=False)
+
+
+class ZohoContact(CachedRecord):
+    contact_type = CharField(default="", index=True)
+    company_name = CharField(default="")
+    email = CharField(default="")
+    currency_code = CharField(default="")
+
+
+class ZohoItem(CachedRecord):
+    rate = DecimalField(max_digits=15, decimal_places=2, null=True)
+    tax_id = CharField(null=True)
+
+
+class ZohoCurrency(CachedRecord):
+    code = CharField(default="")
+    is_base = BooleanField(default=False)
+
+
+class ZohoBankAccount(CachedRecord):
+    account_type = CharField(default="")
+    account_number = CharField(default="")
+    bank_name = CharField(default="")
+    currency_code = CharField(default="")
+
+
+CACHED_LISTS = (ZohoAccount, ZohoTax, ZohoContact, ZohoItem, ZohoCurrency, ZohoBankAccount)
+
+
+class ApiBudget(BaseModel):
+    """Zoho calls spent per organisation and minute, shared by the web app and the worker."""
+
+    organization_id = CharField()
+    minute = DateTimeField()
+    calls = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("organization_id", "minute"), True),)

@@ -1,0 +1,164 @@
+"""Sandbox-only control plane under /sandbox/ (not part of Zoho).
+
+No authentication on purpose: the sandbox only ever listens on loopback for demos and
+tests. Never expose it on a shared network.
+"""
+
+import random
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+
+from sandbox import limits, seed, store, zoho_tokens
+from sandbox import zoho_records as records
+from sandbox.runtime import DEFAULT_FAULTS, now, runtime, zoho_timestamp
+
+bp = Blueprint("sandbox_admin", __name__)
+
+FAULT_TYPES = {"error_rate": float, "latency_ms": int, "timeout_rate": float,
+               "timeout_sleep_s": float, "force_429": int}
+BULK_SEED_KINDS = ("contacts", "accounts", "items")
+BULK_ACCOUNT_TYPES = ("expense", "income", "other_current_asset", "other_current_liability")
+
+
+def _json_body():
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _organizations(db):
+    rows = db.execute(
+        "SELECT r.record_id, r.name, m.user_email FROM record r JOIN org_member m"
+        " ON m.org_id = r.record_id WHERE r.kind = 'organization' ORDER BY r.seq")
+    return [{"organization_id": row["record_id"], "name": row["name"],
+             "user": row["user_email"]} for row in rows]
+
+
+def _org_or_404(db, org_id):
+    if store.get_record(db, "organization", org_id, org_id) is None:
+        abort(404, description=f"unknown organization {org_id}")
+
+
+@bp.get("/")
+def index():
+    db = store.get_db()
+    return render_template(
+        "index.html", orgs=_organizations(db), client_id=current_app.config["CLIENT_ID"],
+        public_url=current_app.config["PUBLIC_URL"], faults=runtime().faults,
+        fault_help=FAULT_TYPES)
+
+
+@bp.get("/sandbox/orgs")
+def orgs_list():
+    return jsonify(organizations=_organizations(store.get_db()))
+
+
+@bp.route("/sandbox/faults", methods=["GET", "POST", "DELETE"])
+def faults():
+    state = runtime()
+    if request.method == "DELETE":
+        return jsonify(state.set_faults(dict(DEFAULT_FAULTS)))
+    if request.method == "GET":
+        return jsonify(dict(state.faults))
+    body = _json_body()
+    if body.get("revoke_all"):  # a one-shot action, not a standing switch
+        zoho_tokens.revoke_user_tokens(store.get_db(), seed.DEMO_USER)
+    changes = {name: cast(body[name]) for name, cast in FAULT_TYPES.items() if name in body}
+    if "seed" in body:
+        changes["seed"] = body["seed"]
+    return jsonify(state.set_faults(changes))
+
+
+@bp.route("/sandbox/orgs/<org_id>/limits", methods=["GET", "POST"])
+def org_limits(org_id):
+    db = store.get_db()
+    _org_or_404(db, org_id)
+    if request.method == "GET":
+        return jsonify(limits.get_limits(db, org_id))
+    return jsonify(limits.set_limits(db, org_id, _json_body()))
+
+
+@bp.post("/sandbox/revoke-tokens")
+def revoke_tokens():
+    """What the user does in Zoho's Connected Apps page: revoke one or all grants."""
+    refresh_token = _json_body().get("refresh_token")
+    count = zoho_tokens.revoke_user_tokens(store.get_db(), seed.DEMO_USER, refresh_token)
+    return jsonify(revoked=count)
+
+
+@bp.get("/sandbox/stats")
+def stats():
+    return jsonify(limits.call_stats(store.get_db(), request.args.get("organization_id")))
+
+
+@bp.post("/sandbox/stats/reset")
+def stats_reset():
+    limits.reset_stats(store.get_db())
+    return jsonify(limits.call_stats(store.get_db()))
+
+
+@bp.route("/sandbox/clock", methods=["GET", "POST"])
+def clock():
+    state = runtime()
+    if request.method == "POST":
+        with state.lock:
+            state.clock_offset += float(_json_body().get("advance_seconds", 0))
+    return jsonify(now=zoho_timestamp(now(), "UTC"), offset_seconds=state.clock_offset)
+
+
+@bp.post("/sandbox/reset")
+def reset():
+    db = store.get_db()
+    store.wipe(db)
+    runtime().reset()
+    org_ids = seed.seed_database(db)
+    return jsonify(status="reset", organizations=org_ids)
+
+
+@bp.post("/sandbox/orgs/<org_id>/seed")
+def bulk_seed(org_id):
+    """Add generated records in batches (benchmarks want thousands of contacts and accounts)."""
+    db = store.get_db()
+    _org_or_404(db, org_id)
+    org = store.get_record(db, "organization", org_id, org_id)
+    body = _json_body()
+    counts = {kind: int(body.get(kind, 0)) for kind in BULK_SEED_KINDS}
+    rng = random.Random(f"{org_id}:{counts}")  # repeatable for the same request
+    created = zoho_timestamp(now(), org["time_zone"])
+    rows = (_bulk_contacts(db, org, counts["contacts"], created, rng)
+            + _bulk_accounts(db, counts["accounts"], created, rng)
+            + _bulk_items(db, org_id, counts["items"], rng))
+    store.insert_records(db, [(kind, org_id, rid, data, cols) for kind, rid, data, cols in rows])
+    return jsonify(added=counts)
+
+
+def _bulk_contacts(db, org, count, created, rng):
+    currency = {key: org[key] for key in ("currency_id", "currency_code", "currency_symbol")}
+    rows = []
+    for contact_id in store.reserve_ids(db, count):
+        contact_type = rng.choice(("vendor", "customer"))
+        name = f"Bulk {contact_type.title()} {contact_id[-8:]}"
+        record = records.contact(contact_id, name, contact_type, currency, created_time=created)
+        rows.append(("contact", contact_id, record, records.contact_columns(record)))
+    return rows
+
+
+def _bulk_accounts(db, count, created, rng):
+    rows = []
+    for account_id in store.reserve_ids(db, count):
+        account_type = rng.choice(BULK_ACCOUNT_TYPES)
+        record = records.account(account_id, f"Bulk account {account_id[-8:]}",
+                                 f"9{account_id[-5:]}", account_type, is_active=True,
+                                 created_time=created)
+        rows.append(("account", account_id, record, records.account_columns(record)))
+    return rows
+
+
+def _bulk_items(db, org_id, count, rng):
+    taxes, _ = store.find_records(db, "tax", org_id, per_page=1)
+    tax = taxes[0] if taxes else {"tax_id": "", "tax_name": "", "tax_percentage": 0}
+    rows = []
+    for item_id in store.reserve_ids(db, count):
+        record = records.item(item_id, f"Bulk item {item_id[-8:]}", float(rng.randint(1, 500)),
+                              tax, sku=f"BULK-{item_id[-8:]}", product_type="goods", unit="pcs")
+        rows.append(("item", item_id, record, records.item_columns(record)))
+    return rows

@@ -1,0 +1,14 @@
+"""Zoho Books v3 stand-in. Importing the route modules registers them on ``bp``."""
+
+from sandbox.zoho_books import (  # noqa: F401 - imported for their routes
+    banking,
+    banktransactions,
+    bills,
+    contacts,
+    expenses,
+    invoices,
+    settings,
+)
+from sandbox.zoho_books.common import bp
+
+__all__ = ["bp"]

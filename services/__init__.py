@@ -1,0 +1,1 @@
+"""What Bookbridge does. No Flask request objects in here."""

@@ -1,0 +1,68 @@
+"""Starting background jobs once, and recording their progress on the Job row."""
+
+import datetime
+
+from models import Job, JobStatus, db, utcnow
+
+# A job whose worker has not written for this long is taken as dead (killed worker).
+STALE_AFTER = datetime.timedelta(minutes=5)
+
+
+def active_job(kind: str) -> Job | None:
+    """The job of this kind still under way, after failing any that a dead worker left."""
+    for job in Job.active_of_kind(kind):
+        last_sign_of_life = job.heartbeat_at or job.started_at or job.created_at
+        if utcnow() - last_sign_of_life > STALE_AFTER:
+            fail(job, "The worker stopped during this job. Nothing was lost; start it again.")
+            continue
+        return job
+    return None
+
+
+def start(kind: str, *, user=None, trigger: str = "user") -> tuple[Job, bool]:
+    """Create a queued job unless one of this kind is under way; returns (job, created)."""
+    with db.atomic():
+        running = active_job(kind)
+        if running:
+            return running, False
+        job = Job.create(kind=kind, created_by=user, trigger=trigger, step="Waiting for the worker")
+        return job, True
+
+
+def latest(kind: str) -> Job | None:
+    return Job.latest_of_kind(kind).first()
+
+
+def _update(job: Job, **fields) -> None:
+    fields["heartbeat_at"] = utcnow()
+    for name, value in fields.items():
+        setattr(job, name, value)
+    Job.update(**fields).where(Job.id == job.id).execute()
+
+
+def begin(job: Job) -> None:
+    _update(job, status=JobStatus.RUNNING, started_at=job.started_at or utcnow(),
+            attempts=job.attempts + 1, message="", error="")
+
+
+def progress(job: Job, step: str, *, counts=None, percent=None) -> None:
+    fields = {"step": step, "status": JobStatus.RUNNING, "message": ""}
+    if counts is not None:
+        fields["counts"] = counts
+    if percent is not None:
+        fields["percent"] = percent
+    _update(job, **fields)
+
+
+def waiting(job: Job, message: str) -> None:
+    """The job is alive but paused (quota, a retry); the banner says why."""
+    _update(job, status=JobStatus.WAITING, message=message)
+
+
+def succeed(job: Job, message: str) -> None:
+    _update(job, status=JobStatus.SUCCEEDED, percent=100, message=message, error="",
+            finished_at=utcnow())
+
+
+def fail(job: Job, error: str) -> None:
+    _update(job, status=JobStatus.FAILED, error=error, finished_at=utcnow())

@@ -1,0 +1,99 @@
+"""The list refresh run: one job, its banner, and what happens when Zoho fails."""
+
+import datetime
+import logging
+
+from integrations.zoho_accounts import RefreshThrottled, TokenRevoked, ZohoAuthError
+from integrations.zoho_books import (
+    ZohoApiError,
+    ZohoDailyLimitReached,
+    ZohoOrganizationUnavailable,
+    ZohoUnavailable,
+)
+from models import Job, ZohoConnection, utcnow
+from services import audit, jobs, lists, zoho
+from services.rate_budget import forget_old_minutes
+
+log = logging.getLogger(__name__)
+
+KIND = "refresh_lists"
+
+
+class TryAgainLater(Exception):
+    """A passing failure: the worker retries the job after a pause."""
+
+
+def request(user=None, trigger="user") -> tuple[Job, bool]:
+    """Queue a refresh unless one is under way; returns (job, created)."""
+    return jobs.start(KIND, user=user, trigger=trigger)
+
+
+def is_due(config) -> bool:
+    connection = ZohoConnection.current()
+    if not connection.is_connected:
+        return False
+    last = connection.last_list_refresh_at
+    every = datetime.timedelta(hours=config["LIST_REFRESH_HOURS"])
+    return last is None or utcnow() - last >= every
+
+
+def run(config, job_id: int, *, retries_left: int = 0) -> None:
+    """Run the refresh recorded by `job_id`; raises TryAgainLater for passing failures."""
+    job = Job.get_by_id(job_id)
+    if not job.is_active:
+        return
+    jobs.begin(job)
+    connection = ZohoConnection.current()
+    try:
+        client = zoho.books_client(config, connection,
+                                   on_wait=lambda message: jobs.waiting(job, message))
+        counts = lists.refresh(client, connection.organization_id,
+                               lambda step, counts, percent: jobs.progress(
+                                   job, step, counts=counts, percent=percent))
+    except (ZohoUnavailable, RefreshThrottled) as error:
+        _passing_failure(job, error, retries_left)
+    except (TokenRevoked, ZohoAuthError, ZohoApiError, zoho.ConnectError) as error:
+        jobs.fail(job, _plain_reason(error))
+        audit.record("lists.refresh_failed", actor="worker", subject=job.trigger,
+                     detail=job.error)
+    else:
+        _finish(job, connection, counts)
+
+
+def crashed(job_id: int) -> None:
+    """Record a failure that escaped every known case (a bug), so the banner stops."""
+    job = Job.get_by_id(job_id)
+    if job.is_active:
+        jobs.fail(job, "An unexpected error stopped the refresh. Nothing was lost; try again, "
+                       "and if it happens again the worker log has the details.")
+
+
+def _finish(job, connection, counts) -> None:
+    ZohoConnection.update(last_list_refresh_at=utcnow()).where(
+        ZohoConnection.id == connection.id).execute()
+    jobs.succeed(job, f"Refresh complete: {lists.summary(counts)}.")
+    audit.record("lists.refresh", user=job.created_by,
+                 actor=None if job.created_by else "scheduler",
+                 subject=connection.organization_name, after=counts)
+    forget_old_minutes()
+
+
+def _passing_failure(job, error, retries_left) -> None:
+    reason = _plain_reason(error)
+    if retries_left > 0:
+        jobs.waiting(job, f"{reason} Trying again in a minute.")
+        raise TryAgainLater(reason)
+    jobs.fail(job, f"{reason} Nothing was lost; try again later.")
+
+
+def _plain_reason(error) -> str:
+    if isinstance(error, TokenRevoked):
+        return ("Zoho refused the saved authorisation (it was revoked or has expired). "
+                "An admin must reconnect Zoho Books on the Connections page.")
+    if isinstance(error, ZohoDailyLimitReached):
+        return error.user_message
+    if isinstance(error, ZohoOrganizationUnavailable):
+        return ("Zoho Books no longer gives access to this organisation. An admin should "
+                "reconnect and pick the organisation again.")
+    message = getattr(error, "user_message", None) or str(error)
+    return message

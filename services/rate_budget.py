@@ -1,0 +1,82 @@
+"""One Zoho call budget per organisation, shared by every process through the database.
+
+Zoho allows 100 calls a minute per organisation. Counting in the database (not in memory)
+keeps the web app and the worker within one budget, and a 429 is answered by waiting for
+the next minute rather than failing the run.
+"""
+
+import datetime
+import time
+
+from peewee import IntegrityError
+
+from models import ApiBudget, db, utcnow
+
+
+def _this_minute() -> datetime.datetime:
+    return utcnow().replace(second=0, microsecond=0)
+
+
+def _seconds_to_next_minute() -> float:
+    now = utcnow()
+    return 60 - now.second - now.microsecond / 1_000_000 + 0.5
+
+
+class SharedBudget:
+    """The `Pacer` of the Zoho Books client: may sleep before a call, never fails one."""
+
+    def __init__(self, organization_id: str, per_minute: int, on_wait=None, sleep=time.sleep,
+                 max_wait: float = 61):
+        self.organization_id = organization_id
+        self.per_minute = per_minute
+        self.on_wait = on_wait or (lambda message: None)
+        self.sleep = sleep
+        # Longest single pause; the loop pauses again if the quota is still spent.
+        self.max_wait = max_wait
+
+    def before_call(self) -> None:
+        while not self._take_one():
+            pause = min(_seconds_to_next_minute(), self.max_wait)
+            self.on_wait(f"Waiting {int(pause)} s for Zoho's per-minute quota to free up.")
+            self.sleep(pause)
+
+    def rate_limited(self, code: int, attempt: int) -> None:
+        if code == 1070:
+            # Too many calls at once across processes: a short pause is enough.
+            self.sleep(min(2**attempt, 15))
+            return
+        self._spend_rest_of_minute()
+        pause = min(_seconds_to_next_minute(), self.max_wait)
+        self.on_wait(f"Zoho asked us to slow down; resuming in {int(pause)} s.")
+        self.sleep(pause)
+
+    def _take_one(self) -> bool:
+        minute = _this_minute()
+        try:
+            with db.atomic():
+                ApiBudget.create(organization_id=self.organization_id, minute=minute, calls=1)
+            return True
+        except IntegrityError:
+            pass  # this minute has a row already: count on it below
+        updated = (
+            ApiBudget.update(calls=ApiBudget.calls + 1)
+            .where(
+                ApiBudget.organization_id == self.organization_id,
+                ApiBudget.minute == minute,
+                ApiBudget.calls < self.per_minute,
+            )
+            .execute()
+        )
+        return updated == 1
+
+    def _spend_rest_of_minute(self) -> None:
+        (ApiBudget.update(calls=self.per_minute)
+         .where(ApiBudget.organization_id == self.organization_id,
+                ApiBudget.minute == _this_minute())
+         .execute())
+
+
+def forget_old_minutes() -> int:
+    """Drop budget rows older than a day."""
+    cutoff = utcnow() - datetime.timedelta(days=1)
+    return ApiBudget.delete().where(ApiBudget.minute < cutoff).execute()

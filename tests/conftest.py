@@ -1,0 +1,93 @@
+"""Fixtures: a real app on a temporary SQLite file, the sandbox over real HTTP, users."""
+
+import os
+import re
+
+# Tasks run in-process during tests; set before anything imports the queue.
+os.environ["BOOKBRIDGE_HUEY_IMMEDIATE"] = "1"
+
+import pytest  # noqa: E402
+
+from app import create_app  # noqa: E402
+from models import Role  # noqa: E402
+from tests.factories import DEFAULT_PASSWORD, make_user  # noqa: E402
+from tests.sandbox_server import start_sandbox  # noqa: E402
+
+CALLBACK_PATH = "/connections/zoho/callback"
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """One sandbox server for the session; tests that change its state reset it."""
+    server = start_sandbox(tmp_path_factory.mktemp("sandbox"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_sandbox(sandbox):
+    """The sandbox with its data reseeded and faults cleared."""
+    sandbox.admin("POST", "/sandbox/reset")
+    return sandbox
+
+
+@pytest.fixture
+def app(tmp_path, fresh_sandbox):
+    app = create_app({
+        "TESTING": True,
+        "DATA_DIR": str(tmp_path / "data"),
+        "ZOHO_CLIENT_ID": fresh_sandbox.client_id,
+        "ZOHO_CLIENT_SECRET": fresh_sandbox.client_secret,
+        "ZOHO_REDIRECT_URI": "http://localhost" + CALLBACK_PATH,
+        "ZOHO_ACCOUNTS_URL": fresh_sandbox.url,
+    })
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Sign in and out through the real login form (with its CSRF token)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email="admin@example.com", password=DEFAULT_PASSWORD):
+        response = self.client.post("/login", data={
+            "email": email, "password": password, "csrf_token": csrf_token(self.client, "/login")})
+        assert response.status_code == 303, response.text
+        return response
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client)})
+
+
+@pytest.fixture
+def admin(app):
+    return make_user(email="admin@example.com", role=Role.ADMIN)
+
+
+@pytest.fixture
+def bookkeeper(app):
+    return make_user(email="books@example.com", role=Role.BOOKKEEPER)
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+def csrf_token(client, path="/connections/") -> str:
+    """The CSRF token a page carries, as a browser would send it back."""
+    page = client.get(path)
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)

@@ -1,0 +1,175 @@
+"""The Connections page against the sandbox over real HTTP: connect, reconnect, disconnect."""
+
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+
+from models import (
+    AuditEvent,
+    ConnectionSettings,
+    ConnectionStatus,
+    PendingAuthorization,
+    ZohoConnection,
+    ZohoContact,
+    ZohoTax,
+)
+from services.secrets_box import SecretBox
+from tests.conftest import csrf_token
+from tests.zoho_flow import answer_consent, connect, local_path, start_consent
+
+
+def _tamper(url: str, **changes) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.update(changes)
+    query = {k: v for k, v in query.items() if v is not None}
+    return f"{parts.path}?{urlencode(query)}"
+
+
+def test_connect_shows_organisation_and_refreshes_lists(client, auth, admin):
+    auth.login()
+    response = connect(client, "Atelier Lumière SAS")
+    assert response.status_code == 303
+    page = client.get("/connections/").text
+    assert "Atelier Lumière SAS" in page
+    assert "Connected" in page and "Europe" in page
+    assert "admin@example.com" in page
+    assert "Refresh complete" in page
+    connection = ZohoConnection.current()
+    assert connection.status is ConnectionStatus.CONNECTED
+    assert connection.organization_id.isdigit() and len(connection.organization_id) > 15
+    assert ZohoTax.usable(connection.organization_id).count() >= 5
+    assert AuditEvent.get(AuditEvent.action == "zoho.connect").user_id == admin.id
+
+
+def test_tokens_are_encrypted_at_rest(app, client, auth, admin):
+    auth.login()
+    connect(client)
+    connection = ZohoConnection.current()
+    box = SecretBox(app.config["ENCRYPTION_KEY"])
+    refresh_token = box.open(connection.refresh_token)
+    access_token = box.open(connection.access_token)
+    raw = Path(app.config["DATABASE"]).read_bytes()
+    wal = Path(app.config["DATABASE"] + "-wal")
+    raw += wal.read_bytes() if wal.exists() else b""
+    assert refresh_token.encode() not in raw
+    assert access_token.encode() not in raw
+    assert refresh_token not in client.get("/connections/").text
+
+
+def test_declined_consent_says_so(client, auth, admin):
+    auth.login()
+    callback = answer_consent(start_consent(client), decision="reject")
+    page = client.get(local_path(callback), follow_redirects=True).text
+    assert "Consent was declined" in page
+    assert not ZohoConnection.current().is_connected
+
+
+def test_tampered_state_is_refused_and_nothing_is_stored(client, auth, admin):
+    auth.login()
+    callback = answer_consent(start_consent(client))
+    page = client.get(_tamper(callback, state="forged"), follow_redirects=True).text
+    assert "does not match the consent you started" in page
+    assert PendingAuthorization.select().count() == 0
+
+
+def test_replayed_callback_is_refused(client, auth, admin):
+    auth.login()
+    callback = answer_consent(start_consent(client))
+    assert client.get(local_path(callback)).status_code == 302
+    replay = client.get(local_path(callback), follow_redirects=True).text
+    assert "already used" in replay
+
+
+def test_missing_code_is_explained(client, auth, admin):
+    auth.login()
+    callback = answer_consent(start_consent(client))
+    page = client.get(_tamper(callback, code=None), follow_redirects=True).text
+    assert "no authorisation code" in page
+
+
+def test_foreign_accounts_server_is_never_trusted(client, auth, admin):
+    auth.login()
+    callback = answer_consent(start_consent(client))
+    page = client.get(_tamper(callback, **{"accounts-server": "https://evil.example"}),
+                      follow_redirects=True).text
+    assert "unknown Zoho accounts server" in page
+    assert not ZohoConnection.current().is_connected
+
+
+def test_unknown_organisation_is_refused(client, auth, admin):
+    auth.login()
+    callback = answer_consent(start_consent(client))
+    picker = client.get(local_path(callback)).location
+    page = client.post(picker, data={"organization_id": "999999999999999999",
+                                     "csrf_token": csrf_token(client, picker)},
+                       follow_redirects=True).text
+    assert "not one this Zoho login can reach" in page
+    assert not ZohoConnection.current().is_connected
+
+
+def test_reconnect_keeps_settings_and_switching_organisation_asks_first(client, auth, admin):
+    auth.login()
+    connect(client, "Atelier Lumière SAS")
+    first = ZohoConnection.current()
+    tax = ZohoTax.usable(first.organization_id).first()
+    client.post("/connections/settings/", data={
+        "warn_new_supplier": "y", "default_cost_tax_id": tax.zoho_id, "default_sales_tax_id": "",
+        "csrf_token": csrf_token(client)})
+
+    connect(client, "Atelier Lumière SAS")
+    assert ConnectionSettings.current().default_cost_tax_id == tax.zoho_id
+
+    asked = connect(client, "Lumière Export Ltd")
+    assert asked.status_code == 200
+    assert "Switch to Lumière Export Ltd?" in asked.text
+    assert "default taxes for costs and sales are cleared" in asked.text
+    assert ZohoConnection.current().organization_id == first.organization_id
+
+    connect(client, "Lumière Export Ltd", confirm_switch=True)
+    switched = ZohoConnection.current()
+    assert switched.organization_name == "Lumière Export Ltd"
+    assert ConnectionSettings.current().default_cost_tax_id is None
+    # The first organisation's cached lists are kept aside, not deleted.
+    assert ZohoTax.select().where(ZohoTax.organization_id == first.organization_id).count() > 0
+
+
+def test_disconnect_revokes_at_zoho_and_keeps_the_rest(app, client, auth, admin, sandbox):
+    auth.login()
+    connect(client)
+    connection = ZohoConnection.current()
+    refresh_token = SecretBox(app.config["ENCRYPTION_KEY"]).open(connection.refresh_token)
+    contacts_before = ZohoContact.select().count()
+
+    response = client.post("/connections/zoho/disconnect",
+                           data={"csrf_token": csrf_token(client)}, follow_redirects=True)
+    assert "Zoho Books is disconnected" in response.text
+
+    refreshed = requests.post(f"{sandbox.url}/oauth/v2/token", data={
+        "grant_type": "refresh_token", "refresh_token": refresh_token,
+        "client_id": sandbox.client_id, "client_secret": sandbox.client_secret}, timeout=10)
+    assert refreshed.json().get("error") == "invalid_code"
+    connection = ZohoConnection.current()
+    assert connection.refresh_token is None and connection.access_token is None
+    assert connection.status is ConnectionStatus.DISCONNECTED
+    assert ZohoContact.select().count() == contacts_before
+
+    connect(client)
+    assert ZohoConnection.current().organization_id == connection.organization_id
+
+
+def test_bookkeeper_sees_read_only_page_and_gets_403_on_admin_actions(client, auth, admin,
+                                                                       bookkeeper):
+    auth.login()
+    connect(client)
+    auth.logout()
+    auth.login("books@example.com")
+    page = client.get("/connections/").text
+    assert "Read-only" in page
+    assert 'id="disconnect-button"' not in page and 'id="settings-save"' not in page
+    token = csrf_token(client)
+    for path in ("/connections/zoho/connect", "/connections/zoho/disconnect",
+                 "/connections/zoho/refresh", "/connections/settings/"):
+        assert client.post(path, data={"csrf_token": token}).status_code == 403, path
+    assert ZohoConnection.current().is_connected

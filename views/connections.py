@@ -1,0 +1,181 @@
+"""The Connections page: connect Zoho Books, pick the organisation, refresh, disconnect."""
+
+import secrets
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from playhouse.flask_utils import get_object_or_404
+
+from app import htmx
+from integrations.zoho_accounts import DATA_CENTRES
+from jobs.lists import refresh_lists
+from models import ConnectionSettings, Job, PendingAuthorization, ZohoConnection, ZohoTax
+from services import list_refresh, lists, zoho
+from views.helpers import admin_required, see_other
+from views.settings import SettingsForm
+
+bp = Blueprint("connections", __name__, url_prefix="/connections")
+
+OAUTH_STATE_KEY = "zoho_oauth_state"
+
+
+@bp.get("/")
+@login_required
+def index():
+    connection = ZohoConnection.current()
+    settings = ConnectionSettings.current()
+    form = SettingsForm.for_settings(settings, connection.organization_id)
+    return render_template(
+        "connections/index.html",
+        connection=connection,
+        configured=zoho.is_configured(current_app.config),
+        data_centres=DATA_CENTRES,
+        refresh_job=list_refresh_latest(),
+        list_counts=lists.cached_counts(connection.organization_id),
+        settings=settings,
+        settings_form=form,
+        taxes={t.zoho_id: t for t in ZohoTax.select().where(
+            ZohoTax.organization_id == connection.organization_id)},
+        action_form=FlaskForm(),
+    )
+
+
+def list_refresh_latest():
+    from services import jobs
+
+    return jobs.latest(list_refresh.KIND)
+
+
+# -- connect and reconnect --------------------------------------------------------------------
+
+@bp.post("/zoho/connect")
+@admin_required
+def zoho_connect():
+    if not zoho.is_configured(current_app.config):
+        flash("Zoho Books is not configured on this server: set BOOKBRIDGE_ZOHO_CLIENT_ID, "
+              "BOOKBRIDGE_ZOHO_CLIENT_SECRET and BOOKBRIDGE_ZOHO_REDIRECT_URI (see README).",
+              "error")
+        return see_other("connections.index")
+    state = secrets.token_urlsafe(32)
+    try:
+        url = zoho.consent_url(current_app.config, request.form.get("data_centre", ""), state)
+    except zoho.ConnectError as error:
+        flash(str(error), "error")
+        return see_other("connections.index")
+    session[OAUTH_STATE_KEY] = state
+    return redirect(url, code=303)
+
+
+@bp.get("/zoho/callback")
+@admin_required
+def zoho_callback():
+    # The state is single-use: popping it makes a replayed callback fail.
+    expected_state = session.pop(OAUTH_STATE_KEY, None)
+    try:
+        pending = zoho.accept_callback(current_app.config, current_user, request.args,
+                                       expected_state)
+    except zoho.ConnectError as error:
+        flash(str(error), "error")
+        return redirect(url_for("connections.index"))
+    return redirect(url_for("connections.organisation_choose", pending_id=pending.id))
+
+
+def _pending_for_current_user(pending_id: int) -> PendingAuthorization:
+    return get_object_or_404(PendingAuthorization, PendingAuthorization.id == pending_id,
+                             PendingAuthorization.user == current_user.id)
+
+
+@bp.get("/zoho/organisation/<int:pending_id>")
+@admin_required
+def organisation_choose(pending_id):
+    pending = _pending_for_current_user(pending_id)
+    return render_template("connections/organisation.html", pending=pending,
+                           connection=ZohoConnection.current(), form=FlaskForm())
+
+
+@bp.post("/zoho/organisation/<int:pending_id>")
+@admin_required
+def organisation_finish(pending_id):
+    pending = _pending_for_current_user(pending_id)
+    organization_id = request.form.get("organization_id", "")
+    confirmed = request.form.get("confirm_switch") == "yes"
+    try:
+        connection = zoho.finish(current_app.config, pending, organization_id, current_user,
+                                 confirmed_switch=confirmed)
+    except zoho.OrganisationSwitch as switch:
+        return render_template("connections/confirm_switch.html", pending=pending,
+                               organization_id=organization_id, switch=switch,
+                               form=FlaskForm())
+    except zoho.ConnectError as error:
+        flash(str(error), "error")
+        return redirect(url_for("connections.organisation_choose", pending_id=pending.id),
+                        code=303)
+    flash(f"Zoho Books is connected to {connection.organization_name}.", "success")
+    _start_refresh_after_connect()
+    return see_other("connections.index")
+
+
+def _start_refresh_after_connect() -> None:
+    """Fresh lists right after connecting, so settings and documents have choices."""
+    job, created = list_refresh.request(user=current_user)
+    if created:
+        refresh_lists(job.id)
+
+
+@bp.post("/zoho/disconnect")
+@admin_required
+def zoho_disconnect():
+    revoked = zoho.disconnect(current_app.config, current_user)
+    message = "Zoho Books is disconnected. Settings, lists and history are kept: connect again " \
+              "to carry on."
+    if not revoked:
+        message += " Zoho could not be reached to revoke access; you can also remove " \
+                   "Bookbridge under Connected Apps in your Zoho account."
+    flash(message, "success" if revoked else "warning")
+    return see_other("connections.index")
+
+
+# -- refresh integration data -------------------------------------------------------------------
+
+@bp.post("/zoho/refresh")
+@admin_required
+def refresh_create():
+    connection = ZohoConnection.current()
+    if not connection.is_connected:
+        flash("Connect Zoho Books before refreshing its lists.", "error")
+        return see_other("connections.index")
+    job, created = list_refresh.request(user=current_user)
+    if created:
+        refresh_lists(job.id)
+        job = Job.get_by_id(job.id)
+    if htmx:
+        return _job_fragment(job, just_clicked=not created)
+    if not created:
+        flash("A refresh is already running; its progress is shown below.", "info")
+    return see_other("connections.index")
+
+
+@bp.get("/jobs/<int:job_id>")
+@login_required
+def refresh_status(job_id):
+    job = get_object_or_404(Job, Job.id == job_id)
+    return _job_fragment(job)
+
+
+def _job_fragment(job: Job, just_clicked: bool = False):
+    """The banner; once the job has ended, tell the page to reload its lists and status."""
+    html = render_template("connections/_refresh_job.html", job=job, just_clicked=just_clicked)
+    if job.is_active or not htmx:
+        return html
+    return htmx_response(html, trigger_after_settle={"refresh-finished": job.id})

@@ -1,0 +1,12 @@
+"""Error pages: what happened and what to do, never a stack trace."""
+
+from flask import render_template
+
+from app import htmx
+
+
+def render_error(code: int, title: str, text: str):
+    if htmx:
+        # Swapped into the page's message area (see base.html's htmx config).
+        return render_template("errors/_alert.html", title=title, text=text), code
+    return render_template("errors/error.html", code=code, title=title, text=text), code

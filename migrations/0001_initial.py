@@ -1,19 +1,20 @@
-# Generated from a schema diff on 2026-11-21 05:28.
-from peewee import *
+"""The first schema: users, audit, jobs, the Zoho connection, settings and cached lists.
+
+Python-side defaults (timestamps) are set by the models, not by the schema.
+"""
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 from models.base import JSONField
 
-# TODO: created_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: updated_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: created_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: created_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: refreshed_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: refreshed_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: refreshed_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: refreshed_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: refreshed_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
-# TODO: refreshed_at: default <function utcnow at 0x7f45208dd6c0> must be added by hand
 
 def up(migrator, db):
     class ApiBudget(Model):

@@ -32,7 +32,7 @@ def main() -> int:
     login_hint = _first_admin(env, data_dir)
     children.append(_spawn("web", [str(BIN / "gunicorn"), "--preload", "--workers", "2",
                                     "--threads", "4", "--bind", f"{host}:{port}",
-                                    "--access-logfile", "-", "app:create_app()"], env))
+                                    "app:create_app()"], env))
     _wait_for(f"{base_url}/healthz", "web")
     children.append(_spawn("worker", [str(BIN / "huey_consumer"), "jobs.huey", "-w", "2",
                                        "-k", "thread"], env))

@@ -173,3 +173,35 @@ def test_bookkeeper_sees_read_only_page_and_gets_403_on_admin_actions(client, au
                  "/connections/zoho/refresh", "/connections/settings/"):
         assert client.post(path, data={"csrf_token": token}).status_code == 403, path
     assert ZohoConnection.current().is_connected
+
+
+def test_zoho_down_during_connect_says_what_to_do(client, auth, admin, sandbox):
+    auth.login()
+    callback = answer_consent(start_consent(client))
+    sandbox.admin("POST", "/sandbox/faults", error_rate=1.0)
+    try:
+        page = client.get(local_path(callback), follow_redirects=True)
+    finally:
+        sandbox.admin("DELETE", "/sandbox/faults")
+    assert page.status_code == 200
+    assert "not answering" in page.text
+    assert "Traceback" not in page.text
+    assert not ZohoConnection.current().is_connected
+
+
+def test_wrong_client_secret_is_explained(app, client, auth, admin):
+    app.config["ZOHO_CLIENT_SECRET"] = "not-the-secret"
+    auth.login()
+    callback = answer_consent(start_consent(client))
+    page = client.get(local_path(callback), follow_redirects=True).text
+    assert "client id, client secret or redirect URI" in page
+
+
+def test_not_configured_server_explains_the_settings(app, client, auth, admin):
+    app.config["ZOHO_CLIENT_ID"] = ""
+    auth.login()
+    page = client.get("/connections/").text
+    assert "BOOKBRIDGE_ZOHO_CLIENT_ID" in page
+    response = client.post("/connections/zoho/connect", data={
+        "data_centre": "eu", "csrf_token": csrf_token(client)}, follow_redirects=True)
+    assert "not configured on this server" in response.text

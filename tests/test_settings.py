@@ -40,3 +40,11 @@ def test_unknown_tax_is_refused(client, auth, admin):
         "csrf_token": csrf_token(client)}, follow_redirects=True)
     assert "were not saved" in response.text
     assert ConnectionSettings.current().default_cost_tax_id is None
+
+
+def test_settings_page_is_read_only_for_bookkeepers(client, auth, admin, bookkeeper):
+    auth.login("books@example.com")
+    page = client.get("/connections/settings/")
+    assert page.status_code == 200
+    assert "Read-only" in page.text and "<fieldset disabled" in page.text
+    assert 'id="settings-save"' not in page.text

@@ -1,7 +1,7 @@
 """Connection settings: new-supplier warning, default taxes, auto publishing (admins)."""
 
 from flask import Blueprint, current_app, flash, render_template
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -51,6 +51,14 @@ def _tax_label(tax: ZohoTax) -> str:
     if tax.percentage is None or "%" in tax.name:
         return tax.name
     return f"{tax.name} ({tax.percentage.normalize():f} %)"
+
+
+@bp.get("/")
+@login_required
+def settings_show():
+    connection = ZohoConnection.current()
+    form = SettingsForm.for_settings(ConnectionSettings.current(), connection.organization_id)
+    return render_template("settings/index.html", settings_form=form, connection=connection)
 
 
 @bp.post("/")

@@ -12,7 +12,7 @@ from pathlib import Path
 ENV_PREFIX = "BOOKBRIDGE_"
 
 # Environment values that are not strings.
-_BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "SANDBOX"}
+_BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY"}
 _INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS"}
 _FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT"}
 
@@ -36,6 +36,10 @@ def _defaults(data_dir: Path) -> dict:
         # Longest single pause when the quota is spent (tests shorten it).
         "ZOHO_MAX_QUOTA_WAIT": 61.0,
         "LIST_REFRESH_HOURS": 48,
+        # Qonto's API; the sandbox replaces it in the demo.
+        "QONTO_API_URL": "https://thirdparty.qonto.com",
+        # Default time zone of bank dates and of the daily sync, when Zoho gives none.
+        "TIME_ZONE": "Europe/Paris",
         "ADMIN_EMAIL": "",
         "ADMIN_PASSWORD": "",
     }

@@ -241,14 +241,16 @@ class ZohoAccounts:
         form = {"grant_type": "authorization_code", "code": code}
         if self.redirect_uri:
             form["redirect_uri"] = self.redirect_uri
-        payload = self._token_request(accounts_server, form, refreshing=False)
-        return self._token_set(accounts_server, payload, keep_refresh_token=True)
+        server = self.trusted_accounts_server(accounts_server)
+        payload = self._token_request(server, form, refreshing=False)
+        return self._token_set(server, payload, keep_refresh_token=True)
 
     def refresh(self, accounts_server: str, refresh_token: str) -> TokenSet:
         """A new access token. Zoho sends no new refresh token, so keep the old one."""
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        payload = self._token_request(accounts_server, form, refreshing=True)
-        return self._token_set(accounts_server, payload, keep_refresh_token=False)
+        server = self.trusted_accounts_server(accounts_server)
+        payload = self._token_request(server, form, refreshing=True)
+        return self._token_set(server, payload, keep_refresh_token=False)
 
     def revoke(self, accounts_server: str, token: str) -> None:
         """Revoke a refresh token (and every access token minted from it).
@@ -272,8 +274,8 @@ class ZohoAccounts:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _token_request(self, accounts_server: str, form: dict, refreshing: bool) -> dict:
-        server = self.trusted_accounts_server(accounts_server)
+    def _token_request(self, server: str, form: dict, refreshing: bool) -> dict:
+        """POST to the token endpoint of an already trusted server; the payload or raise."""
         form = {**form, "client_id": self.client_id, "client_secret": self._client_secret}
         response = self._post(server, "/oauth/v2/token", data=form)
         payload = _json_or_none(response)

@@ -228,12 +228,12 @@ class _Reply:
 
     @property
     def transient(self) -> bool:
-        """Worth repeating: a server-side failure or a body that is not a Zoho envelope."""
-        return (
-            self.status >= 500
-            or self.code == _INTERNAL_ERROR_CODE
-            or not isinstance(self.envelope, dict)
-        )
+        """Worth repeating: a server-side failure, or garbage where an envelope belongs.
+
+        A 4xx without an envelope (a proxy's 413, a wrong URL's 404) is not transient.
+        """
+        garbage = not isinstance(self.envelope, dict) and not 400 <= self.status < 500
+        return self.status >= 500 or self.code == _INTERNAL_ERROR_CODE or garbage
 
     @property
     def rate_limited(self) -> bool:

@@ -1,6 +1,18 @@
 """Peewee models on one deferred database; `MODELS` feeds migrations and the drift test."""
 
 from models.audit import AuditEvent
+from models.bank import (
+    BankTransaction,
+    CategorisationRule,
+    PushBatch,
+    PushState,
+    QontoAccount,
+    QontoConnection,
+    QontoStatus,
+    ReceiptUpload,
+    SyncFailure,
+    SyncRun,
+)
 from models.base import db, utcnow
 from models.jobs import Job, JobStatus
 from models.users import LoginThrottle, Role, User
@@ -29,11 +41,29 @@ MODELS = [
     ConnectionSettings,
     *CACHED_LISTS,
     ApiBudget,
+    QontoConnection,
+    QontoAccount,
+    PushBatch,
+    CategorisationRule,
+    BankTransaction,
+    ReceiptUpload,
+    SyncRun,
+    SyncFailure,
 ]
 
 __all__ = [
     "MODELS",
     "ApiBudget",
+    "BankTransaction",
+    "CategorisationRule",
+    "PushBatch",
+    "PushState",
+    "QontoAccount",
+    "QontoConnection",
+    "QontoStatus",
+    "ReceiptUpload",
+    "SyncFailure",
+    "SyncRun",
     "AuditEvent",
     "CACHED_LISTS",
     "ConnectionSettings",

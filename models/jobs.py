@@ -34,6 +34,8 @@ class Job(BaseModel):
     message = TextField(default="")
     error = TextField(default="")
     attempts = IntegerField(default=0)
+    # What the job was asked to do (e.g. a history start date), for the task to read.
+    params = JSONField(default=dict)
     created_at = DateTimeField(default=utcnow, index=True)
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)

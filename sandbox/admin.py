@@ -14,8 +14,15 @@ from sandbox.runtime import DEFAULT_FAULTS, now, runtime, zoho_timestamp
 
 bp = Blueprint("sandbox_admin", __name__)
 
+
+def _flag(value):
+    return value.strip().lower() in ("1", "true", "yes", "on") if isinstance(value, str) \
+        else bool(value)
+
+
 FAULT_TYPES = {"error_rate": float, "latency_ms": int, "timeout_rate": float,
-               "timeout_sleep_s": float, "force_429": int}
+               "timeout_sleep_s": float, "force_429": int, "qonto_force_429": int,
+               "qonto_error_rate": float, "qonto_year_quirk": _flag}
 BULK_SEED_KINDS = ("contacts", "accounts", "items")
 BULK_ACCOUNT_TYPES = ("expense", "income", "other_current_asset", "other_current_liability")
 
@@ -111,7 +118,9 @@ def reset():
     store.wipe(db)
     runtime().reset()
     org_ids = seed.seed_database(db)
-    return jsonify(status="reset", organizations=org_ids)
+    extra = {name: hook(db, current_app)
+             for name, hook in current_app.extensions.get("sandbox_reset_hooks", {}).items()}
+    return jsonify(status="reset", organizations=org_ids, **extra)
 
 
 @bp.post("/sandbox/orgs/<org_id>/seed")

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import admin, seed, store, zoho_accounts, zoho_books
+from sandbox import admin, qonto, seed, store, zoho_accounts, zoho_books
 from sandbox.runtime import SandboxRuntime
 
 log = logging.getLogger("sandbox")
@@ -87,4 +87,5 @@ def create_app(config=None):
     app.register_blueprint(zoho_accounts.bp)
     app.register_blueprint(zoho_books.bp)
     app.register_blueprint(admin.bp)
+    qonto.init_app(app)
     return app

@@ -20,6 +20,10 @@ DEFAULT_FAULTS = {
     "timeout_sleep_s": 35.0,
     "force_429": 0,
     "seed": None,
+    # Qonto part: next N Qonto calls get 429, random 500s, the settled_at year quirk.
+    "qonto_force_429": 0,
+    "qonto_error_rate": 0.0,
+    "qonto_year_quirk": True,
 }
 
 

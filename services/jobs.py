@@ -19,13 +19,14 @@ def active_job(kind: str) -> Job | None:
     return None
 
 
-def start(kind: str, *, user=None, trigger: str = "user") -> tuple[Job, bool]:
+def start(kind: str, *, user=None, trigger: str = "user", params=None) -> tuple[Job, bool]:
     """Create a queued job unless one of this kind is under way; returns (job, created)."""
     with db.atomic():
         running = active_job(kind)
         if running:
             return running, False
-        job = Job.create(kind=kind, created_by=user, trigger=trigger, step="Waiting for the worker")
+        job = Job.create(kind=kind, created_by=user, trigger=trigger, params=params or {},
+                         step="Waiting for the worker")
         return job, True
 
 

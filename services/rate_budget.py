@@ -45,7 +45,8 @@ class SharedBudget:
             # Too many calls at once across processes: a short pause is enough.
             self.sleep(min(2**attempt, 15))
             return
-        self._spend_rest_of_minute()
+        # Zoho counts calls from every app of the organisation, so its minute can be spent
+        # before ours is: wait for the next minute, then try again.
         pause = min(_seconds_to_next_minute(), self.max_wait)
         self.on_wait(f"Zoho asked us to slow down; resuming in {int(pause)} s.")
         self.sleep(pause)
@@ -68,12 +69,6 @@ class SharedBudget:
             .execute()
         )
         return updated == 1
-
-    def _spend_rest_of_minute(self) -> None:
-        (ApiBudget.update(calls=self.per_minute)
-         .where(ApiBudget.organization_id == self.organization_id,
-                ApiBudget.minute == _this_minute())
-         .execute())
 
 
 def forget_old_minutes() -> int:

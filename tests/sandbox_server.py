@@ -47,6 +47,16 @@ class SandboxServer:
         orgs = self.admin("GET", "/sandbox/orgs")["organizations"]
         return [org["organization_id"] for org in orgs if org["user"] == "demo@bookbridge.test"]
 
+    def qonto_credentials(self):
+        """(login, secret_key) of the sandbox's Qonto organisation, as of now."""
+        info = self.admin("GET", "/sandbox/qonto")
+        return info["login"], info["secret_key"]
+
+    def qonto_headers(self):
+        """The Qonto API-key header: ``Authorization: {login}:{secret_key}``."""
+        login, secret = self.qonto_credentials()
+        return {"Authorization": f"{login}:{secret}"}
+
     def self_client_tokens(self, scope=FULL_SCOPE, access_type="offline"):
         """Mint tokens without a browser (Zoho's Self Client), returning the token JSON."""
         code = requests.post(self.url + "/oauth/v2/self-client", timeout=30, data={

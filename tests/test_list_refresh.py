@@ -24,8 +24,7 @@ from tests.zoho_flow import connect
 
 
 @pytest.fixture
-def connected(app, client, auth, admin):
-    app.config["ZOHO_MAX_QUOTA_WAIT"] = 0.2
+def connected(client, auth, admin):
     auth.login()
     connect(client, "Atelier Lumière SAS")
     return ZohoConnection.current()

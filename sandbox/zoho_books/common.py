@@ -91,8 +91,11 @@ def _gate():
     user = _authenticate(path)
     db = store.get_db()
     if request.url_rule.endpoint == "zoho_books.organizations_list":
-        limits.count_call(db, "", call_name())
+        # No organisation yet, so no per-org limits; injected faults still apply.
         g.user = user
+        limits.count_call(db, "", call_name())
+        limits.apply_faults_before("")
+        limits.apply_faults_during()
         return
     g.org_id, g.org = _resolve_org(user)
     g.user = user

@@ -155,9 +155,13 @@ def sleeps():
 
 @pytest.fixture
 def sandbox_accounts(fresh_sandbox):
-    """ZohoAccounts pointed at a freshly reset sandbox (no redirect URI: self-client codes)."""
-    return ZohoAccounts(fresh_sandbox.client_id, fresh_sandbox.client_secret, None,
-                        accounts_server_override=fresh_sandbox.url, timeout=10)
+    """ZohoAccounts pointed at a freshly reset sandbox (no redirect URI: self-client codes).
+
+    The sandbox is reset again afterwards, so faults, limits and clock moves stay here.
+    """
+    yield ZohoAccounts(fresh_sandbox.client_id, fresh_sandbox.client_secret, None,
+                       accounts_server_override=fresh_sandbox.url, timeout=10)
+    fresh_sandbox.admin("POST", "/sandbox/reset")
 
 
 @pytest.fixture

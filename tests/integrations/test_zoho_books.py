@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -234,6 +235,13 @@ def test_404_and_code_1002_are_not_found(fake_zoho, tokens):
     with pytest.raises(ZohoNotFound) as caught:
         client_for(fake_zoho.url, tokens).get("/bills/1")
     assert (caught.value.http_status, caught.value.code) == (404, 1002)
+
+
+def test_a_404_page_without_an_envelope_is_not_found_at_once(fake_zoho, tokens):
+    fake_zoho.reply(404, raw=b"<html>no such page</html>", content_type="text/html")
+    with pytest.raises(ZohoNotFound):
+        client_for(fake_zoho.url, tokens).get("/no-such-endpoint")
+    assert len(fake_zoho.received) == 1
 
 
 def test_other_4xx_is_a_validation_error_with_zohos_message(fake_zoho, tokens):
@@ -510,6 +518,12 @@ def test_sandbox_post_timeout_is_an_unknown_outcome(fresh_sandbox, organization_
         client.post("/contacts", json={"contact_name": "Maybe Created SARL"})
 
     assert sandbox_stats(fresh_sandbox, organization_id) == {"POST /contacts": 1}
+    # What the caller does next: look the record up before trying again. The slow request
+    # is still running on the server, so give it the time it sleeps.
+    fresh_sandbox.admin("DELETE", "/sandbox/faults")
+    time.sleep(1.2)
+    found = client.get("/contacts", {"contact_name": "Maybe Created SARL"})["contacts"]
+    assert len(found) == 1  # it did happen: a blind retry would have made a duplicate
 
 
 def test_sandbox_error_mapping(books, fresh_sandbox, sandbox_tokens):

@@ -1,0 +1,202 @@
+"""After the push: categorise lines by rule, and attach receipts to categorised lines."""
+
+import datetime
+
+from integrations.qonto import QontoAttachmentExpired, QontoNotFound
+from integrations.zoho_books import ZohoNotFound, ZohoValidationError
+from models import BankTransaction, PushState, ReceiptUpload, db, utcnow
+from services import audit, bank_rules
+from services.bank_lines import money
+
+# Bounds per account and run, so a first sync of years of history spreads its
+# categorisations over a few runs instead of spending a day's API budget at once.
+MAX_CATEGORISATIONS_PER_RUN = 300
+MAX_RECEIPT_LINES_PER_RUN = 200
+WINDOW_DAYS = 31
+
+
+def date_windows(days: list[datetime.date]) -> list[tuple[datetime.date, datetime.date]]:
+    """Cover sorted dates with as few windows of at most WINDOW_DAYS as possible."""
+    windows = []
+    for day in sorted(set(days)):
+        if windows and (day - windows[-1][0]).days < WINDOW_DAYS:
+            windows[-1] = (windows[-1][0], day)
+        else:
+            windows.append((day, day))
+    return windows
+
+
+class FollowUp:
+    def __init__(self, sync, account):
+        self.sync = sync
+        self.account = account
+        self.zoho = sync.zoho
+
+    def locate(self, lines: list[BankTransaction]) -> None:
+        """Read the Zoho id and status of lines, by date windows (one listing each)."""
+        for start, end in date_windows([line.booking_date for line in lines]):
+            found = self.sync.zoho_lines(self.account, start, end)
+            for line in lines:
+                if start <= line.booking_date <= end and line.transaction_id in found:
+                    zoho_line = found[line.transaction_id]
+                    line.zoho_transaction_id = zoho_line["transaction_id"]
+                    line.zoho_status = zoho_line.get("status", "")
+                    line.save(only=[BankTransaction.zoho_transaction_id,
+                                    BankTransaction.zoho_status])
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def categorise(self) -> None:
+        rules = [rule for rule in bank_rules.ordered() if rule.enabled]
+        if not rules:
+            return
+        chosen = []
+        query = (BankTransaction.select()
+                 .where(BankTransaction.account == self.account,
+                        BankTransaction.push_state == PushState.PUSHED,
+                        BankTransaction.categorized_by.is_null(),
+                        BankTransaction.zoho_status != "categorized")
+                 .order_by(BankTransaction.booking_date))
+        for line in query.iterator():
+            rule = bank_rules.first_match(rules, line)
+            if rule:
+                chosen.append((line, rule))
+                if len(chosen) >= MAX_CATEGORISATIONS_PER_RUN:
+                    break
+        if not chosen:
+            return
+        self.sync.say(self.account, f"categorising {len(chosen)} lines by rule")
+        self.locate([line for line, _ in chosen])
+        for line, rule in chosen:
+            if line.zoho_transaction_id and line.zoho_status == "uncategorized":
+                self.apply(line, rule)
+
+    def apply(self, line: BankTransaction, rule) -> None:
+        path, body = self.categorisation(line, rule)
+        try:
+            self.zoho.post(path, json=body)
+        except (ZohoValidationError, ZohoNotFound) as error:
+            self.sync.fail_line(self.account, line, "categorise",
+                                f"Rule '{rule.name}' could not categorise this line: "
+                                f"{error.user_message}")
+            return
+        line.zoho_status = "categorized"
+        line.categorized_by = rule
+        line.categorized_at = utcnow()
+        line.save()
+        self.sync.count(self.account, "categorised")
+        audit.record("bank.rule_fired", actor="worker", subject=f"{rule.name} (v{rule.version})",
+                     before={"status": "uncategorized"},
+                     after={"rule_id": rule.id, "rule_version": rule.version,
+                            "account_id": rule.zoho_account_id, "tax_id": rule.tax_id,
+                            "contact_id": rule.contact_id, "line": line.transaction_id},
+                     zoho_id=line.zoho_transaction_id)
+
+    def categorisation(self, line: BankTransaction, rule) -> tuple[str, dict]:
+        base = f"/banktransactions/uncategorized/{line.zoho_transaction_id}"
+        common = {"date": line.booking_date, "amount": _amount(line.amount_cents),
+                  "reference_number": line.reference[:100],
+                  "description": line.label[:100]}
+        if rule.tax_id:
+            common["tax_id"] = rule.tax_id
+        if line.side == "debit":
+            body = {**common, "account_id": rule.zoho_account_id,
+                    "paid_through_account_id": self.account.zoho_account_id}
+            if rule.contact_id:
+                body["vendor_id"] = rule.contact_id
+            return f"{base}/categorize/expenses", body
+        body = {**common, "transaction_type": "deposit", "from_account_id": rule.zoho_account_id,
+                "to_account_id": self.account.zoho_account_id}
+        if rule.contact_id:
+            body["customer_id"] = rule.contact_id
+        return f"{base}/categorize", body
+
+    # -- receipts ----------------------------------------------------------------------------
+
+    def attach_receipts(self) -> None:
+        lines = self.lines_with_missing_receipts()
+        if not lines:
+            return
+        self.sync.say(self.account, f"checking {len(lines)} lines with receipts")
+        self.locate([line for line in lines if line.zoho_status != "categorized"])
+        for line in lines:
+            if line.zoho_status == "categorized" and line.zoho_transaction_id:
+                for attachment_id in line.attachment_ids:
+                    self.send_receipt(line, attachment_id)
+
+    def lines_with_missing_receipts(self) -> list[BankTransaction]:
+        candidates = (BankTransaction.select()
+                      .where(BankTransaction.account == self.account,
+                             BankTransaction.push_state == PushState.PUSHED,
+                             BankTransaction.attachment_ids != "[]")
+                      .order_by(BankTransaction.booking_date.desc()))
+        waiting = []
+        for line in candidates.iterator():
+            uploaded = {r.attachment_id for r in line.receipts if r.state == "done"}
+            if set(line.attachment_ids) - uploaded:
+                waiting.append(line)
+                if len(waiting) >= MAX_RECEIPT_LINES_PER_RUN:
+                    break
+        return waiting
+
+    def send_receipt(self, line: BankTransaction, attachment_id: str) -> None:
+        upload = ReceiptUpload.get_or_none(ReceiptUpload.transaction == line,
+                                           ReceiptUpload.attachment_id == attachment_id)
+        if upload and upload.state == "done":
+            return
+        if upload and upload.state == "sending" and self.already_in_zoho(line, upload):
+            return self.mark_done(upload)
+        if upload is None:
+            with db.atomic():  # the ledger row comes before the upload
+                upload = ReceiptUpload.create(transaction=line, attachment_id=attachment_id)
+        else:
+            upload.state = "sending"
+            upload.save()
+        try:
+            name, content, content_type = self.fetch_receipt(attachment_id)
+            upload.file_name = name
+            upload.save(only=[ReceiptUpload.file_name])
+            self.zoho.post_file(f"/banktransactions/{line.zoho_transaction_id}/attachment",
+                                "attachment", name, content, content_type)
+        except (ZohoValidationError, ZohoNotFound, QontoNotFound) as error:
+            upload.state, upload.error = "failed", error.user_message
+            upload.save()
+            self.sync.fail_line(self.account, line, "receipt",
+                                f"Receipt {upload.file_name or attachment_id}: "
+                                f"{error.user_message}")
+            return None
+        self.mark_done(upload)
+        return None
+
+    def fetch_receipt(self, attachment_id: str) -> tuple[str, bytes, str]:
+        """The file, fetched through a fresh short-lived URL (renewed once if it expired)."""
+        for _ in range(2):
+            attachment = self.sync.qonto.attachment(attachment_id)
+            try:
+                content, content_type = self.sync.qonto.download(attachment["url"])
+            except QontoAttachmentExpired:
+                continue
+            name = attachment.get("file_name") or f"{attachment_id}.pdf"
+            return name, content, content_type or attachment.get("file_content_type", "")
+        raise QontoNotFound(403, "expired", "The receipt's download link kept expiring.")
+
+    def already_in_zoho(self, line, upload: ReceiptUpload) -> bool:
+        """After an unknown outcome, is the file on the Zoho line already?"""
+        if not upload.file_name:
+            return False
+        detail = self.zoho.get(f"/banktransactions/{line.zoho_transaction_id}")
+        documents = detail.get("banktransaction", {}).get("documents", [])
+        return any(doc.get("file_name") == upload.file_name for doc in documents)
+
+    def mark_done(self, upload: ReceiptUpload) -> None:
+        upload.state, upload.uploaded_at, upload.error = "done", utcnow(), ""
+        upload.save()
+        self.sync.count(self.account, "receipts")
+        audit.record("bank.receipt_attached", actor="worker", subject=upload.file_name,
+                     zoho_id=upload.transaction.zoho_transaction_id)
+
+
+def _amount(cents: int):
+    from decimal import Decimal
+
+    return Decimal(money(cents))

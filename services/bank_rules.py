@@ -1,0 +1,142 @@
+"""Categorisation rules: which Zoho account, tax and contact a bank line gets."""
+
+import re
+
+from models import BankTransaction, CategorisationRule, db, utcnow
+from services import audit
+
+TEXT_FIELDS = {"label": "Label", "counterparty": "Counterparty", "reference": "Reference",
+               "note": "Note"}
+OPERATORS = {"contains": "contains", "equals": "equals", "matches": "matches (regular expression)"}
+PREVIEW_WINDOW = 500
+
+
+class RuleError(Exception):
+    """A rule that cannot be saved, with the reason."""
+
+
+def ordered():
+    return CategorisationRule.select().order_by(CategorisationRule.position,
+                                                CategorisationRule.id)
+
+
+def _text_holds(condition: dict, line: BankTransaction) -> bool:
+    value = (getattr(line, condition["field"], "") or "").casefold()
+    wanted = (condition.get("value") or "").casefold()
+    if condition["op"] == "equals":
+        return value.strip() == wanted.strip()
+    if condition["op"] == "matches":
+        return re.search(condition["value"], getattr(line, condition["field"], "") or "",
+                         re.IGNORECASE) is not None
+    return wanted in value
+
+
+def matches(rule: CategorisationRule, line: BankTransaction) -> bool:
+    if rule.side and line.side != rule.side:
+        return False
+    if rule.amount_min_cents is not None and line.amount_cents < rule.amount_min_cents:
+        return False
+    if rule.amount_max_cents is not None and line.amount_cents > rule.amount_max_cents:
+        return False
+    if rule.operation_type and line.operation_type != rule.operation_type:
+        return False
+    if rule.qonto_category and line.category != rule.qonto_category:
+        return False
+    return all(_text_holds(condition, line) for condition in rule.conditions or [])
+
+
+def first_match(rules, line: BankTransaction) -> CategorisationRule | None:
+    """The rule that categorises the line: the first enabled match in order.
+
+    A matching rule without "stop" lets later rules be considered too; the last matching
+    rule before a stop (or the end) wins, so a general rule can be refined by later ones.
+    """
+    chosen = None
+    for rule in rules:
+        if not rule.enabled or not matches(rule, line):
+            continue
+        chosen = rule
+        if rule.stop_processing:
+            break
+    return chosen
+
+
+def preview(rule: CategorisationRule) -> tuple[int, int]:
+    """(matching, looked at) over the latest transactions."""
+    recent = list(BankTransaction.select().order_by(BankTransaction.booking_date.desc(),
+                                                    BankTransaction.id.desc())
+                  .limit(PREVIEW_WINDOW))
+    return sum(1 for line in recent if matches(rule, line)), len(recent)
+
+
+def validate(fields: dict) -> None:
+    if not fields.get("name"):
+        raise RuleError("Give the rule a name.")
+    if not fields.get("zoho_account_id"):
+        raise RuleError("Choose the Zoho Books account the lines go to.")
+    for condition in fields.get("conditions", []):
+        if condition["field"] not in TEXT_FIELDS or condition["op"] not in OPERATORS:
+            raise RuleError("Unknown condition.")
+        if condition["op"] == "matches":
+            try:
+                re.compile(condition["value"])
+            except re.error as error:
+                raise RuleError(f"The pattern '{condition['value']}' is not a valid regular "
+                                f"expression: {error}.") from None
+    low, high = fields.get("amount_min_cents"), fields.get("amount_max_cents")
+    if low is not None and high is not None and low > high:
+        raise RuleError("The minimum amount is above the maximum.")
+
+
+def save(user, fields: dict, rule: CategorisationRule | None = None) -> CategorisationRule:
+    validate(fields)
+    with db.atomic():
+        if rule is None:
+            last = ordered().select(CategorisationRule.position).order_by(
+                CategorisationRule.position.desc()).first()
+            rule = CategorisationRule(position=(last.position + 1) if last else 1, version=0,
+                                      created_by=user)
+            before = None
+        else:
+            before = _snapshot(rule)
+        for name, value in fields.items():
+            setattr(rule, name, value)
+        rule.version += 1
+        rule.updated_at = utcnow()
+        rule.save()
+    audit.record("rule.save", user=user, subject=f"{rule.name} (v{rule.version})",
+                 before=before, after=_snapshot(rule))
+    return rule
+
+
+def move(user, rule: CategorisationRule, direction: int) -> None:
+    rules = list(ordered())
+    index = rules.index(rule)
+    other = index + direction
+    if not 0 <= other < len(rules):
+        return
+    rules[index], rules[other] = rules[other], rules[index]
+    with db.atomic():
+        for position, item in enumerate(rules, start=1):
+            if item.position != position:
+                item.position = position
+                item.save(only=[CategorisationRule.position])
+    audit.record("rule.move", user=user, subject=rule.name,
+                 after={"order": [r.name for r in rules]})
+
+
+def delete(user, rule: CategorisationRule) -> None:
+    snapshot = _snapshot(rule)
+    rule.delete_instance()
+    audit.record("rule.delete", user=user, subject=rule.name, before=snapshot)
+
+
+def _snapshot(rule: CategorisationRule) -> dict:
+    return {
+        "name": rule.name, "enabled": rule.enabled, "stop_processing": rule.stop_processing,
+        "conditions": rule.conditions, "side": rule.side,
+        "amount_min_cents": rule.amount_min_cents, "amount_max_cents": rule.amount_max_cents,
+        "operation_type": rule.operation_type, "qonto_category": rule.qonto_category,
+        "zoho_account_id": rule.zoho_account_id, "tax_id": rule.tax_id,
+        "contact_id": rule.contact_id, "version": rule.version,
+    }

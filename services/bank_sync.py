@@ -1,0 +1,388 @@
+"""The bank sync run: Qonto into local rows, local rows into Zoho, exactly once.
+
+Per included account: link it to a Zoho bank account, settle any ledger batch a previous
+run left unsettled (by looking the lines up in Zoho), import history windows if asked,
+pull Qonto changes since the cursor, push completed lines in batches through the ledger,
+then categorise by rules and attach receipts (services.bank_followup).
+"""
+
+import datetime
+import logging
+from decimal import Decimal
+
+from integrations.qonto import QontoAuthError, QontoError, QontoUnavailable
+from integrations.zoho_accounts import RefreshThrottled, TokenRevoked, ZohoAuthError
+from integrations.zoho_books import (
+    ZohoApiError,
+    ZohoUnavailable,
+    ZohoValidationError,
+)
+from models import (
+    BankTransaction,
+    Job,
+    PushBatch,
+    PushState,
+    QontoAccount,
+    QontoConnection,
+    SyncFailure,
+    SyncRun,
+    ZohoConnection,
+    db,
+    utcnow,
+)
+from services import audit, bank_followup, bank_links, bank_schedule, jobs, qonto, zoho
+from services.bank_lines import marker_of, next_push_state, row_fields, statement_line
+
+log = logging.getLogger(__name__)
+
+KIND = "bank_sync"
+BATCH_SIZE = 100  # lines per POST /bankstatements
+STATUSES = ("completed", "pending", "declined")
+COUNTERS = ("fetched", "new", "updated", "duplicates", "pushed", "categorised", "receipts",
+            "failed")
+
+
+class TryAgainLater(Exception):
+    """A passing failure (Zoho or Qonto down): the worker retries the run after a pause."""
+
+
+def request(trigger: str, user=None, history_start: datetime.date | None = None):
+    """Queue a sync unless one is under way; returns (job, created)."""
+    params = {"history_start": history_start.isoformat()} if history_start else {}
+    return jobs.start(KIND, user=user, trigger=trigger, params=params)
+
+
+def run(config, job_id: int, *, retries_left: int = 0) -> None:
+    job = Job.get_by_id(job_id)
+    if not job.is_active:
+        return
+    jobs.begin(job)
+    sync_run = SyncRun.create(job=job, trigger=job.trigger)
+    try:
+        BankSync(config, job, sync_run).run(job.params.get("history_start"))
+    except QontoAuthError:
+        reason = ("Qonto refused the secret key (it was revoked or changed). The daily sync is "
+                  "stopped: an admin must connect Qonto again with the new key.")
+        qonto.mark_broken(reason)
+        _end(job, sync_run, reason)
+    except (TokenRevoked, zoho.ConnectError, qonto.BankError) as error:
+        _end(job, sync_run, getattr(error, "user_message", None) or str(error))
+    except (ZohoUnavailable, RefreshThrottled, QontoUnavailable) as error:
+        reason = f"{error.user_message} Nothing was lost: the sync resumes where it stopped."
+        _end(job, sync_run, reason, retrying=retries_left > 0)
+        if retries_left > 0:
+            raise TryAgainLater(reason) from error
+    except (ZohoApiError, ZohoAuthError, QontoError) as error:
+        _end(job, sync_run, error.user_message)
+    else:
+        _succeed(job, sync_run)
+    finally:
+        _schedule_next(config)
+
+
+def crashed(job_id: int) -> None:
+    job = Job.get_by_id(job_id)
+    run_row = SyncRun.get_or_none(SyncRun.job == job)
+    if job.is_active:
+        _end(job, run_row, "An unexpected error stopped the sync. Nothing was lost; the next "
+                           "sync carries on, and the worker log has the details.")
+
+
+def _end(job, sync_run, reason: str, retrying: bool = False) -> None:
+    if retrying:
+        jobs.waiting(job, reason + " Trying again in a minute.")
+    else:
+        jobs.fail(job, reason)
+    if sync_run is not None:
+        sync_run.status = "failed" if not retrying else "retrying"
+        sync_run.error = reason
+        sync_run.finished_at = utcnow()
+        sync_run.save()
+    audit.record("bank.sync_failed", actor="worker", subject=job.trigger, detail=reason)
+
+
+def _succeed(job, sync_run) -> None:
+    totals = {name: sum(stats.get(name, 0) for stats in sync_run.stats.values())
+              for name in COUNTERS}
+    sync_run.status = "succeeded" if not totals["failed"] else "partial"
+    sync_run.finished_at = utcnow()
+    sync_run.save()
+    QontoConnection.update(last_sync_at=utcnow()).execute()
+    message = (f"Sync complete: {totals['fetched']} fetched, {totals['new']} new, "
+               f"{totals['pushed']} pushed to Zoho Books, {totals['categorised']} categorised, "
+               f"{totals['receipts']} receipts attached")
+    if totals["failed"]:
+        message += f", {totals['failed']} failed (see the sync history)"
+    jobs.succeed(job, message + ".")
+    audit.record("bank.sync", user=job.created_by, actor=None if job.created_by else "scheduler",
+                 subject=job.trigger, after=totals)
+
+
+def _schedule_next(config) -> None:
+    connection = QontoConnection.current()
+    if connection.is_connected:
+        connection.next_sync_at = bank_schedule.next_run(
+            connection.sync_time, bank_schedule.time_zone(config), utcnow())
+        connection.save(only=[QontoConnection.next_sync_at])
+
+
+class BankSync:
+    def __init__(self, config, job: Job, sync_run: SyncRun):
+        self.config = config
+        self.job = job
+        self.sync_run = sync_run
+        self.zone = bank_schedule.time_zone(config)
+        connection = ZohoConnection.current()
+        if not connection.is_connected:
+            raise zoho.ConnectError("Zoho Books is not connected (or needs reconnecting), so "
+                                    "nothing was pushed. An admin can reconnect it on the "
+                                    "Connections page.")
+        self.zoho = zoho.books_client(config, connection,
+                                      on_wait=lambda message: jobs.waiting(job, message))
+        self.qonto = qonto.client(config)
+
+    # -- orchestration -----------------------------------------------------------------------
+
+    def run(self, history_start: str | None) -> None:
+        accounts = list(QontoAccount.select().where(QontoAccount.included)
+                        .order_by(QontoAccount.id))
+        start = datetime.date.fromisoformat(history_start) if history_start else None
+        for account in accounts:
+            self.stats(account)
+            self.sync_account(account, start)
+            account.last_synced_at = utcnow()
+            account.save(only=[QontoAccount.last_synced_at])
+
+    def sync_account(self, account: QontoAccount, history_start) -> None:
+        self.say(account, "linking to Zoho Books")
+        bank_links.ensure_link(self.zoho, account)
+        if account.history_start is None:
+            self.start_feed(account)
+        self.settle_unsettled_batches(account)
+        if history_start and history_start < account.history_start:
+            self.import_history(account, history_start, account.history_start)
+        self.pull_changes(account)
+        self.push(account)
+        followup = bank_followup.FollowUp(self, account)
+        followup.categorise()
+        followup.attach_receipts()
+
+    def start_feed(self, account: QontoAccount) -> None:
+        """First sync of an account: the feed starts on the day Qonto was connected.
+
+        Changes are pulled from that day's local midnight; anything settled earlier comes
+        only from a history import, so the two never overlap by more than a day's edits.
+        """
+        consented = QontoConnection.current().consented_at or utcnow()
+        account.history_start = bank_schedule.local_date(consented, self.zone)
+        since = self.local_midnight(account.history_start).isoformat()
+        account.cursors = {status: since for status in STATUSES}
+        account.save(only=[QontoAccount.history_start, QontoAccount.cursors])
+
+    def local_midnight(self, day: datetime.date) -> datetime.datetime:
+        """Naive UTC moment of midnight of `day` in the organisation's time zone."""
+        local = datetime.datetime.combine(day, datetime.time(), tzinfo=self.zone)
+        return local.astimezone(datetime.UTC).replace(tzinfo=None)
+
+    def stats(self, account: QontoAccount) -> dict:
+        stats = self.sync_run.stats.setdefault(account.qonto_id, {"name": account.name})
+        for name in COUNTERS:
+            stats.setdefault(name, 0)
+        return stats
+
+    def count(self, account: QontoAccount, name: str, amount: int = 1) -> None:
+        self.stats(account)[name] += amount
+
+    def say(self, account: QontoAccount, step: str) -> None:
+        SyncRun.update(stats=self.sync_run.stats).where(SyncRun.id == self.sync_run.id).execute()
+        jobs.progress(self.job, f"{account.name}: {step}", counts=self.sync_run.stats)
+
+    def fail_line(self, account, line, stage: str, reason: str) -> None:
+        SyncFailure.create(run=self.sync_run, account=account, transaction=line, stage=stage,
+                           reason=reason)
+        self.count(account, "failed")
+
+    # -- pulling from Qonto ------------------------------------------------------------------
+
+    def pull_changes(self, account: QontoAccount) -> None:
+        """Everything Qonto changed since the cursor, one status at a time (Qonto's advice)."""
+        for status in STATUSES:
+            since = account.cursors.get(status)
+            since_time = (datetime.datetime.fromisoformat(since) if since else
+                          self.local_midnight(account.history_start))
+            self.say(account, f"fetching {status} transactions")
+            pages = self.qonto.iter_transactions(
+                account.qonto_id, statuses=(status,),
+                updated_at_from=since_time.replace(tzinfo=datetime.UTC),
+                sort_by="updated_at:asc", includes=())
+            for page in pages:
+                self.store_page(account, page, cursor_status=status)
+
+    def import_history(self, account, start: datetime.date, before: datetime.date) -> None:
+        """Completed transactions settled in [start, before), in windows inside one year."""
+        window_start = start
+        while window_start < before:
+            window_end = min(datetime.date(window_start.year, 12, 31),
+                             before - datetime.timedelta(days=1))
+            self.say(account, f"importing history {window_start:%d %b %Y} to "
+                              f"{window_end:%d %b %Y}")
+            pages = self.qonto.iter_transactions(
+                account.qonto_id, statuses=("completed",),
+                settled_at_from=_utc_start(window_start),
+                settled_at_to=_utc_start(window_end + datetime.timedelta(days=1))
+                - datetime.timedelta(milliseconds=1),
+                sort_by="settled_at:asc", includes=())
+            for page in pages:
+                self.store_page(account, page, history_from=start)
+            window_start = window_end + datetime.timedelta(days=1)
+        account.history_start = start
+        account.save(only=[QontoAccount.history_start])
+        audit.record("bank.history_import", user=self.job.created_by, subject=account.name,
+                     after={"from": start.isoformat(), "to": before.isoformat()})
+
+    def store_page(self, account, page: list[dict], cursor_status: str | None = None,
+                   history_from: datetime.date | None = None) -> None:
+        """Upsert one page, and move the cursor past it, in one transaction."""
+        earliest = history_from or account.history_start
+        with db.atomic():
+            for record in page:
+                self.store_one(account, record, earliest)
+            if cursor_status and page:
+                newest = max(record["updated_at"] for record in page)
+                cursors = dict(account.cursors)
+                cursors[cursor_status] = _naive(newest).isoformat()
+                account.cursors = cursors
+                account.save(only=[QontoAccount.cursors])
+        self.count(account, "fetched", len(page))
+
+    def store_one(self, account, record: dict, earliest: datetime.date) -> None:
+        moment = record.get("settled_at") or record.get("emitted_at")
+        booking_date = bank_schedule.local_date(_naive(moment), self.zone)
+        fields = row_fields(record, booking_date)
+        existing = BankTransaction.get_or_none(BankTransaction.qonto_id == record["id"])
+        if existing and existing.qonto_updated_at >= fields["qonto_updated_at"]:
+            self.count(account, "duplicates")  # the cursor's boundary is inclusive
+            return
+        if existing is None and booking_date < earliest:
+            return  # before the history this installation feeds
+        state = next_push_state(fields["status"], existing.push_state if existing else None)
+        if existing is None:
+            BankTransaction.create(account=account, push_state=state, **fields)
+            self.count(account, "new")
+            return
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        existing.push_state = state
+        existing.save()
+        self.count(account, "updated")
+
+    # -- pushing to Zoho ---------------------------------------------------------------------
+
+    def push(self, account: QontoAccount) -> None:
+        while True:
+            lines = list(BankTransaction.select()
+                         .where(BankTransaction.account == account,
+                                BankTransaction.push_state == PushState.READY)
+                         .order_by(BankTransaction.booking_date, BankTransaction.id)
+                         .limit(BATCH_SIZE))
+            if not lines:
+                return
+            self.say(account, f"pushing {len(lines)} lines to Zoho Books")
+            batch = self.record_batch(account, lines)
+            self.send_batch(account, batch, lines)
+
+    def record_batch(self, account, lines) -> PushBatch:
+        """The ledger row, committed before Zoho is called."""
+        with db.atomic():
+            batch = PushBatch.create(account=account, line_count=len(lines),
+                                     start_date=lines[0].booking_date,
+                                     end_date=lines[-1].booking_date)
+            (BankTransaction.update(push_state=PushState.SENDING, push_batch=batch)
+             .where(BankTransaction.id.in_([line.id for line in lines])).execute())
+        return batch
+
+    def send_batch(self, account, batch: PushBatch, lines) -> None:
+        body = {"account_id": account.zoho_account_id,
+                "start_date": batch.start_date, "end_date": batch.end_date,
+                "transactions": [statement_line(line) for line in lines]}
+        try:
+            self.zoho.post("/bankstatements", json=body)
+        except ZohoValidationError as error:
+            self.refuse_batch(account, batch, lines, error.user_message)
+        except ZohoUnavailable:
+            # Unknown outcome (timeout, 5xx, crash): look in Zoho before anything else.
+            self.settle_batch(account, batch)
+        else:
+            self.confirm_batch(account, batch)
+
+    def confirm_batch(self, account, batch: PushBatch) -> None:
+        now = utcnow()
+        with db.atomic():
+            count = (BankTransaction.update(push_state=PushState.PUSHED, pushed_at=now)
+                     .where(BankTransaction.push_batch == batch,
+                            BankTransaction.push_state == PushState.SENDING).execute())
+            batch.state, batch.settled_at = "confirmed", now
+            batch.save()
+        self.count(account, "pushed", count)
+
+    def refuse_batch(self, account, batch, lines, reason: str) -> None:
+        with db.atomic():
+            batch.state, batch.settled_at, batch.error = "failed", utcnow(), reason
+            batch.save()
+            (BankTransaction.update(push_state=PushState.FAILED, last_error=reason)
+             .where(BankTransaction.push_batch == batch).execute())
+            for line in lines:
+                self.fail_line(account, line, "push", reason)
+
+    def settle_unsettled_batches(self, account: QontoAccount) -> None:
+        for batch in PushBatch.select().where(PushBatch.account == account,
+                                              PushBatch.state == "prepared"):
+            self.say(account, "checking Zoho Books for lines of an interrupted push")
+            self.settle_batch(account, batch)
+
+    def settle_batch(self, account, batch: PushBatch) -> None:
+        """Mark the batch's lines found in Zoho as pushed and the others ready again."""
+        found = self.zoho_lines(account, batch.start_date, batch.end_date)
+        pending = list(BankTransaction.select().where(
+            BankTransaction.push_batch == batch, BankTransaction.push_state == PushState.SENDING))
+        now = utcnow()
+        with db.atomic():
+            for line in pending:
+                zoho_line = found.get(line.transaction_id)
+                if zoho_line:
+                    line.push_state, line.pushed_at = PushState.PUSHED, now
+                    line.zoho_transaction_id = zoho_line["transaction_id"]
+                    line.zoho_status = zoho_line.get("status", "")
+                    self.count(account, "pushed")
+                else:
+                    line.push_state = PushState.READY
+                line.save()
+            batch.state, batch.settled_at = "confirmed", now
+            batch.save()
+
+    def zoho_lines(self, account, start: datetime.date, end: datetime.date) -> dict:
+        """Zoho's bank lines of the account between two dates, by our Qonto marker."""
+        found = {}
+        params = {"account_id": account.zoho_account_id, "date_start": start.isoformat(),
+                  "date_end": end.isoformat(), "filter_by": "Status.All"}
+        for page in self.zoho.iter_pages("/banktransactions", "banktransactions", params=params):
+            for zoho_line in page:
+                marker = marker_of(zoho_line.get("description", ""))
+                if marker:
+                    found[marker] = zoho_line
+        return found
+
+
+def _naive(value) -> datetime.datetime:
+    if isinstance(value, datetime.datetime):
+        return value
+    moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _utc_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+
+def as_amount(cents: int) -> Decimal:
+    return Decimal(cents) / 100

@@ -1,0 +1,141 @@
+"""The Qonto connection: checked key, consent, accounts, disconnect."""
+
+import logging
+
+from integrations.qonto import QontoAuthError, QontoClient, QontoError
+from models import QontoAccount, QontoConnection, QontoStatus, db, utcnow
+from services import audit, bank_schedule
+from services.secrets_box import SecretBox
+
+log = logging.getLogger(__name__)
+
+# What the consent step says is shared; shown on the page and kept in the audit row.
+SHARED_WITH_ZOHO = (
+    "the name, IBAN and currency of each Qonto account",
+    "every completed transaction: date, amount and currency (and the original amount for "
+    "foreign-currency payments), counterparty, label, note and reference",
+    "the receipts attached to those transactions in Qonto",
+)
+
+
+class BankError(Exception):
+    """A user-facing reason why a bank action did not happen."""
+
+
+def client(config, connection: QontoConnection | None = None) -> QontoClient:
+    connection = connection or QontoConnection.current()
+    secret = SecretBox(config["ENCRYPTION_KEY"]).open(connection.secret_key)
+    if not secret:
+        raise BankError("Qonto is not connected. An admin can connect it on the Connections "
+                        "page.")
+    return QontoClient(connection.login, secret, base_url=config["QONTO_API_URL"])
+
+
+def connect(config, user, login: str, secret_key: str, consented: bool) -> QontoConnection:
+    """Check the key with Qonto, then store it (encrypted) with the accounts it reaches."""
+    login, secret_key = (login or "").strip(), (secret_key or "").strip()
+    if not login or not secret_key:
+        raise BankError("Enter the organisation's login and its secret key.")
+    if not consented:
+        raise BankError("Tick the consent box: Bookbridge shares nothing with Zoho Books "
+                        "without it.")
+    try:
+        organization = QontoClient(login, secret_key,
+                                   base_url=config["QONTO_API_URL"]).organization()
+    except QontoAuthError:
+        raise BankError("Qonto refused this login and secret key, so nothing was saved. Copy "
+                        "them again from Qonto: Settings, Integrations and partnerships, API "
+                        "key.") from None
+    except QontoError as error:
+        raise BankError(f"{error.user_message} Nothing was saved.") from None
+    connection = QontoConnection.current()
+    box = SecretBox(config["ENCRYPTION_KEY"])
+    with db.atomic():
+        connection.status = QontoStatus.CONNECTED
+        connection.login = login
+        connection.secret_key = box.seal(secret_key)
+        connection.organization_uuid = organization.get("id", "")
+        connection.organization_name = organization.get("name") or organization.get("slug", "")
+        connection.consented_by = user
+        connection.consented_at = utcnow()
+        connection.problem = ""
+        connection.next_sync_at = bank_schedule.next_run(
+            connection.sync_time, bank_schedule.time_zone(config), utcnow())
+        connection.save()
+        accounts = store_accounts(organization.get("bank_accounts", []))
+    audit.record("qonto.connect", user=user, subject=connection.organization_name,
+                 after={"login": login, "accounts": [a.name for a in accounts],
+                        "consent": list(SHARED_WITH_ZOHO)})
+    return connection
+
+
+def store_accounts(bank_accounts: list[dict]) -> list[QontoAccount]:
+    """Create or update the local accounts; a new one starts its history today."""
+    stored = []
+    for account in bank_accounts:
+        row = QontoAccount.get_or_none(QontoAccount.qonto_id == account["id"])
+        if row is None:
+            row = QontoAccount(qonto_id=account["id"])
+        row.name = account.get("name") or account.get("slug", "")
+        row.iban = account.get("iban") or ""
+        row.currency = account.get("currency") or "EUR"
+        row.status = account.get("status") or "active"
+        row.is_external = bool(account.get("is_external_account"))
+        row.save()
+        stored.append(row)
+    return stored
+
+
+def disconnect(user) -> None:
+    """Stop syncing and delete the key; history and account links stay for a later connect."""
+    connection = QontoConnection.current()
+    before = {"status": connection.status.value, "login": connection.login}
+    connection.status = QontoStatus.DISCONNECTED
+    connection.secret_key = None
+    connection.next_sync_at = None
+    connection.problem = ""
+    connection.save()
+    audit.record("qonto.disconnect", user=user, subject=connection.organization_name,
+                 before=before, after={"status": connection.status.value})
+
+
+def mark_broken(reason: str) -> None:
+    connection = QontoConnection.current()
+    if connection.status is not QontoStatus.CONNECTED:
+        return
+    connection.status = QontoStatus.BROKEN
+    connection.problem = reason
+    connection.save()
+    audit.record("qonto.broken", actor="worker", subject=connection.organization_name,
+                 detail=reason)
+    log.warning("qonto connection marked broken")
+
+
+def set_sync_time(config, user, value: str) -> None:
+    bank_schedule.parse_time(value)
+    connection = QontoConnection.current()
+    before = connection.sync_time
+    connection.sync_time = value.strip()
+    if connection.is_connected:
+        connection.next_sync_at = bank_schedule.next_run(
+            connection.sync_time, bank_schedule.time_zone(config), utcnow())
+    connection.save()
+    audit.record("settings.update", user=user, subject="Daily bank sync time",
+                 before={"sync_time": before}, after={"sync_time": connection.sync_time})
+
+
+def set_account_options(user, account: QontoAccount, *, included: bool,
+                        zoho_account_id: str | None, zoho_account_name: str = "") -> None:
+    """Leave an account out, or link it to a chosen Zoho bank account ("" = match or create)."""
+    before = {"included": account.included, "zoho_account_id": account.zoho_account_id}
+    account.included = included
+    if zoho_account_id != account.zoho_account_id:
+        account.zoho_account_id = zoho_account_id or None
+        account.zoho_account_name = zoho_account_name if zoho_account_id else ""
+        account.link_origin = "chosen" if zoho_account_id else ""
+        account.link_problem = ""
+    account.save()
+    after = {"included": account.included, "zoho_account_id": account.zoho_account_id}
+    if before != after:
+        audit.record("bank.account_update", user=user, subject=account.name, before=before,
+                     after=after)

@@ -97,9 +97,9 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from views import audit, auth, connections, health, settings, users
+    from views import audit, auth, bank, connections, health, jobs, rules, settings, users
 
-    for module in (auth, connections, settings, users, audit, health):
+    for module in (auth, connections, settings, users, audit, health, jobs, bank, rules):
         app.register_blueprint(module.bp)
     csrf.exempt(health.bp)
 

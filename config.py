@@ -14,7 +14,7 @@ ENV_PREFIX = "BOOKBRIDGE_"
 # Environment values that are not strings.
 _BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY"}
 _INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS"}
-_FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT"}
+_FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT", "ZOHO_TIMEOUT"}
 
 
 def _defaults(data_dir: Path) -> dict:
@@ -35,6 +35,8 @@ def _defaults(data_dir: Path) -> dict:
         "ZOHO_CALLS_PER_MINUTE": 90,
         # Longest single pause when the quota is spent (tests shorten it).
         "ZOHO_MAX_QUOTA_WAIT": 61.0,
+        # Seconds to wait for Zoho to answer one call.
+        "ZOHO_TIMEOUT": 30.0,
         "LIST_REFRESH_HOURS": 48,
         # Qonto's API; the sandbox replaces it in the demo.
         "QONTO_API_URL": "https://thirdparty.qonto.com",

@@ -50,10 +50,13 @@ def _start_sandbox(env: dict, data_dir: Path, base_url: str):
         BOOKBRIDGE_ZOHO_REDIRECT_URI=f"{base_url}/connections/zoho/callback",
         BOOKBRIDGE_ZOHO_ACCOUNTS_URL=sandbox_url,
     )
+    env.setdefault("BOOKBRIDGE_QONTO_API_URL", sandbox_url)
     child = _spawn("sandbox", [sys.executable, "-m", "sandbox", "--port", str(sandbox_port),
                                "--data-dir", str(data_dir / "sandbox")], env)
     _wait_for(sandbox_url + "/", "sandbox")
-    print(f"  No Zoho credentials configured: using the sandbox at {sandbox_url}", flush=True)
+    print(f"  No Zoho credentials configured: using the sandbox at {sandbox_url}\n"
+          "  Qonto sandbox: login atelier-lumiere-4821, secret key sandbox-qonto-secret",
+          flush=True)
     return child
 
 

@@ -36,7 +36,7 @@ from services.bank_lines import marker_of, next_push_state, row_fields, statemen
 log = logging.getLogger(__name__)
 
 KIND = "bank_sync"
-BATCH_SIZE = 100  # lines per POST /bankstatements
+BATCH_SIZE = 200  # lines per POST /bankstatements
 STATUSES = ("completed", "pending", "declined")
 COUNTERS = ("fetched", "new", "updated", "duplicates", "pushed", "categorised", "receipts",
             "failed")
@@ -219,22 +219,26 @@ class BankSync:
                 self.store_page(account, page, cursor_status=status)
 
     def import_history(self, account, start: datetime.date, before: datetime.date) -> None:
-        """Completed transactions settled in [start, before), in windows inside one year."""
-        window_start = start
-        while window_start < before:
-            window_end = min(datetime.date(window_start.year, 12, 31),
-                             before - datetime.timedelta(days=1))
+        """Completed transactions booked on [start, before), local dates.
+
+        Qonto refuses a settled_at window spanning two calendar years, so the range (from
+        local midnight to local midnight, in UTC) is cut at each UTC new year.
+        """
+        window_start = self.local_midnight(start)
+        range_end = self.local_midnight(before)
+        while window_start < range_end:
+            window_end = min(datetime.datetime(window_start.year + 1, 1, 1), range_end)
             self.say(account, f"importing history {window_start:%d %b %Y} to "
-                              f"{window_end:%d %b %Y}")
+                              f"{window_end - datetime.timedelta(seconds=1):%d %b %Y}")
             pages = self.qonto.iter_transactions(
                 account.qonto_id, statuses=("completed",),
-                settled_at_from=_utc_start(window_start),
-                settled_at_to=_utc_start(window_end + datetime.timedelta(days=1))
-                - datetime.timedelta(milliseconds=1),
+                settled_at_from=window_start.replace(tzinfo=datetime.UTC),
+                settled_at_to=(window_end - datetime.timedelta(milliseconds=1))
+                .replace(tzinfo=datetime.UTC),
                 sort_by="settled_at:asc", includes=())
             for page in pages:
                 self.store_page(account, page, history_from=start)
-            window_start = window_end + datetime.timedelta(days=1)
+            window_start = window_end
         account.history_start = start
         account.save(only=[QontoAccount.history_start])
         audit.record("bank.history_import", user=self.job.created_by, subject=account.name,
@@ -378,10 +382,6 @@ def _naive(value) -> datetime.datetime:
         return value
     moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment.astimezone(datetime.UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def _utc_start(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
 
 
 def as_amount(cents: int) -> Decimal:

@@ -28,7 +28,8 @@ def client(config, connection: QontoConnection | None = None) -> QontoClient:
     if not secret:
         raise BankError("Qonto is not connected. An admin can connect it on the Connections "
                         "page.")
-    return QontoClient(connection.login, secret, base_url=config["QONTO_API_URL"])
+    return QontoClient(connection.login, secret, base_url=config["QONTO_API_URL"],
+                       retry_base_delay=config.get("QONTO_RETRY_DELAY", 1.0))
 
 
 def connect(config, user, login: str, secret_key: str, consented: bool) -> QontoConnection:

@@ -380,4 +380,6 @@ def books_client(config, connection: ZohoConnection | None = None, on_wait=None)
     budget = SharedBudget(connection.organization_id, config["ZOHO_CALLS_PER_MINUTE"],
                           on_wait=on_wait, max_wait=config["ZOHO_MAX_QUOTA_WAIT"])
     return ZohoBooksClient(connection.api_domain, connection.organization_id,
-                           StoredTokens(config, connection.id), pacer=budget)
+                           StoredTokens(config, connection.id), pacer=budget,
+                           timeout=config["ZOHO_TIMEOUT"],
+                           retry_base_delay=config.get("ZOHO_RETRY_DELAY", 0.5))

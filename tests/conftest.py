@@ -42,6 +42,11 @@ def app(tmp_path, fresh_sandbox):
         "ZOHO_ACCOUNTS_URL": fresh_sandbox.url,
         # Zoho's 429s are answered by waiting for the next minute; tests wait 0.2 s.
         "ZOHO_MAX_QUOTA_WAIT": 0.2,
+        "ZOHO_RETRY_DELAY": 0.05,
+        # The sandbox's own per-minute limit is raised to match (see `zoho_org_unlimited`).
+        "ZOHO_CALLS_PER_MINUTE": 10_000,
+        "QONTO_RETRY_DELAY": 0.05,
+        "QONTO_API_URL": fresh_sandbox.url,
     })
     yield app
 

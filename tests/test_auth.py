@@ -11,7 +11,7 @@ def test_pages_need_sign_in(client):
 
 
 def test_htmx_request_without_session_gets_hx_redirect(client):
-    response = client.get("/connections/jobs/1", headers={"HX-Request": "true"})
+    response = client.get("/jobs/1", headers={"HX-Request": "true"})
     assert response.headers["HX-Redirect"].startswith("/login")
 
 

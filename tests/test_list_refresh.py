@@ -60,12 +60,12 @@ def test_ids_stay_digit_strings(connected):
 
 def test_running_job_banner_polls_and_finished_one_does_not(client, connected):
     finished = jobs.latest("refresh_lists")
-    fragment = client.get(f"/connections/jobs/{finished.id}", headers={"HX-Request": "true"})
+    fragment = client.get(f"/jobs/{finished.id}", headers={"HX-Request": "true"})
     assert "hx-get" not in fragment.text
     running = Job.create(kind="refresh_lists", status=JobStatus.RUNNING, step="Contacts",
                          started_at=utcnow(), heartbeat_at=utcnow())
-    fragment = client.get(f"/connections/jobs/{running.id}", headers={"HX-Request": "true"})
-    assert f'hx-get="/connections/jobs/{running.id}"' in fragment.text
+    fragment = client.get(f"/jobs/{running.id}", headers={"HX-Request": "true"})
+    assert f'hx-get="/jobs/{running.id}"' in fragment.text
     assert "Contacts" in fragment.text
 
 
@@ -76,7 +76,7 @@ def test_second_click_shows_the_running_job(client, connected):
     response = _refresh(client, **{"HX-Request": "true"})
     assert "already running" in response.text
     assert Job.select().count() == before
-    assert f"/connections/jobs/{running.id}" in response.text
+    assert f"/jobs/{running.id}" in response.text
 
 
 def test_job_left_by_a_dead_worker_does_not_block_forever(client, connected):

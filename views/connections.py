@@ -12,7 +12,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from playhouse.flask_utils import get_object_or_404
@@ -22,7 +21,9 @@ from integrations.zoho_accounts import DATA_CENTRES
 from jobs.lists import refresh_lists
 from models import ConnectionSettings, Job, PendingAuthorization, ZohoConnection, ZohoTax
 from services import list_refresh, lists, zoho
+from views.bank import card_context as bank_card_context
 from views.helpers import admin_required, see_other
+from views.jobs import job_banner
 from views.settings import SettingsForm
 
 bp = Blueprint("connections", __name__, url_prefix="/connections")
@@ -48,6 +49,7 @@ def index():
         taxes={t.zoho_id: t for t in ZohoTax.select().where(
             ZohoTax.organization_id == connection.organization_id)},
         action_form=FlaskForm(),
+        **bank_card_context(current_app.config),
     )
 
 
@@ -160,22 +162,7 @@ def refresh_create():
         refresh_lists(job.id)
         job = Job.get_by_id(job.id)
     if htmx:
-        return _job_fragment(job, just_clicked=not created)
+        return job_banner(job, just_clicked=not created)
     if not created:
         flash("A refresh is already running; its progress is shown below.", "info")
     return see_other("connections.index")
-
-
-@bp.get("/jobs/<int:job_id>")
-@login_required
-def refresh_status(job_id):
-    job = get_object_or_404(Job, Job.id == job_id)
-    return _job_fragment(job)
-
-
-def _job_fragment(job: Job, just_clicked: bool = False):
-    """The banner; once the job has ended, tell the page to reload its lists and status."""
-    html = render_template("connections/_refresh_job.html", job=job, just_clicked=just_clicked)
-    if job.is_active or not htmx:
-        return html
-    return htmx_response(html, trigger_after_settle={"refresh-finished": job.id})

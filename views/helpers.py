@@ -7,7 +7,7 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 
 from app import htmx
-from models import ZohoConnection
+from models import QontoConnection, ZohoConnection
 from services import zoho
 
 
@@ -38,5 +38,6 @@ def template_context() -> dict:
         return {}
     return {
         "zoho_connection": ZohoConnection.current(),
+        "qonto_connection": QontoConnection.current(),
         "sandbox_mode": zoho.is_sandbox(current_app.config),
     }

@@ -1,0 +1,191 @@
+"""The Qonto bank feed: connect, accounts, history import, sync, and the sync history."""
+
+import datetime
+
+from flask import Blueprint, current_app, flash, render_template, request
+from flask_login import current_user, login_required
+from playhouse.flask_utils import PaginatedQuery, get_object_or_404
+
+from app import htmx
+from jobs.bank import sync_bank
+from models import (
+    BankTransaction,
+    Job,
+    PushState,
+    QontoAccount,
+    QontoConnection,
+    SyncFailure,
+    SyncRun,
+    ZohoBankAccount,
+    ZohoConnection,
+    utcnow,
+)
+from services import audit, bank_schedule, bank_sync, jobs, qonto
+from views.helpers import admin_required, see_other
+from views.jobs import job_banner
+
+bp = Blueprint("bank", __name__, url_prefix="/bank")
+
+
+def card_context(config) -> dict:
+    """What the Banks card of the Connections page shows."""
+    connection = QontoConnection.current()
+    zoho_connection = ZohoConnection.current()
+    return {
+        "qonto": connection,
+        "qonto_accounts": list(QontoAccount.select().order_by(QontoAccount.id)),
+        "zoho_bank_accounts": list(ZohoBankAccount.usable(zoho_connection.organization_id)),
+        "bank_job": jobs.latest(bank_sync.KIND),
+        "shared_with_zoho": qonto.SHARED_WITH_ZOHO,
+        "bank_time_zone": bank_schedule.time_zone(config).key,
+        "qonto_sandbox": config["QONTO_API_URL"] != "https://thirdparty.qonto.com",
+    }
+
+
+def _start_sync(trigger: str, history_start: datetime.date | None = None):
+    job, created = bank_sync.request(trigger, user=current_user, history_start=history_start)
+    if created:
+        sync_bank(job.id)
+        job = Job.get_by_id(job.id)
+    return job, created
+
+
+def _respond_with_job(job, created):
+    if htmx:
+        return job_banner(job, just_clicked=not created)
+    if not created:
+        flash("A sync is already running; its progress is shown on the Connections page.",
+              "info")
+    return see_other("connections.index", _anchor="banks")
+
+
+def _parse_date(value: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+# -- connect, disconnect ------------------------------------------------------------------------
+
+@bp.post("/qonto/connect")
+@admin_required
+def qonto_connect():
+    form = request.form
+    history_start = _parse_date(form.get("history_start", ""))
+    if form.get("history_start") and not history_start:
+        flash("The history start date is not a date; nothing was saved.", "error")
+        return see_other("connections.index", _anchor="banks")
+    if history_start and history_start > datetime.date.today():
+        flash("The history start date is in the future; pick today or earlier.", "error")
+        return see_other("connections.index", _anchor="banks")
+    try:
+        connection = qonto.connect(current_app.config, current_user, form.get("login", ""),
+                                   form.get("secret_key", ""), form.get("consent") == "yes")
+    except qonto.BankError as error:
+        flash(str(error), "error")
+        return see_other("connections.index", _anchor="banks")
+    flash(f"Qonto is connected to {connection.organization_name}. The first sync has started.",
+          "success")
+    _start_sync("history" if history_start else "button", history_start)
+    return see_other("connections.index", _anchor="banks")
+
+
+@bp.post("/qonto/disconnect")
+@admin_required
+def qonto_disconnect():
+    qonto.disconnect(current_user)
+    flash("Qonto is disconnected: syncing stopped and the key was deleted. The history and "
+          "account links are kept; connecting again carries on where it stopped.", "success")
+    return see_other("connections.index", _anchor="banks")
+
+
+# -- accounts, history, schedule --------------------------------------------------------------
+
+@bp.post("/accounts/<int:account_id>")
+@admin_required
+def account_update(account_id):
+    account = get_object_or_404(QontoAccount, QontoAccount.id == account_id)
+    zoho_account_id = request.form.get("zoho_account_id") or None
+    name = ""
+    if zoho_account_id:
+        chosen = ZohoBankAccount.get_or_none(ZohoBankAccount.zoho_id == zoho_account_id)
+        if chosen is None:
+            flash("That Zoho Books account is not in the cached lists; refresh them first.",
+                  "error")
+            return see_other("connections.index", _anchor="banks")
+        name = chosen.name
+    qonto.set_account_options(current_user, account, included=request.form.get("included") ==
+                              "yes", zoho_account_id=zoho_account_id, zoho_account_name=name)
+    flash(f"{account.name} saved.", "success")
+    return see_other("connections.index", _anchor="banks")
+
+
+@bp.post("/history")
+@admin_required
+def history_import():
+    start = _parse_date(request.form.get("history_start", ""))
+    if start is None or start > datetime.date.today():
+        flash("Pick a start date, today or earlier.", "error")
+        return see_other("connections.index", _anchor="banks")
+    if not QontoConnection.current().is_connected:
+        flash("Connect Qonto first.", "error")
+        return see_other("connections.index", _anchor="banks")
+    audit.record("bank.history_requested", user=current_user, subject=start.isoformat())
+    return _respond_with_job(*_start_sync("history", start))
+
+
+@bp.post("/sync")
+@admin_required
+def sync_create():
+    if not QontoConnection.current().is_connected:
+        flash("Connect Qonto first.", "error")
+        return see_other("connections.index", _anchor="banks")
+    return _respond_with_job(*_start_sync("button"))
+
+
+@bp.post("/schedule")
+@admin_required
+def schedule_update():
+    try:
+        qonto.set_sync_time(current_app.config, current_user, request.form.get("sync_time", ""))
+    except ValueError as error:
+        flash(str(error), "error")
+    else:
+        flash("Daily sync time saved.", "success")
+    return see_other("connections.index", _anchor="banks")
+
+
+# -- history of runs, failures, lines waiting ---------------------------------------------------
+
+@bp.get("/")
+@login_required
+def sync_history():
+    runs = PaginatedQuery(SyncRun.select().order_by(SyncRun.id.desc()), paginate_by=20)
+    failures = (SyncFailure.select().where(SyncFailure.resolved_at.is_null())
+                .order_by(SyncFailure.id.desc()).limit(100))
+    waiting = (BankTransaction.select()
+               .where(BankTransaction.push_state == PushState.PUSHED,
+                      BankTransaction.attachment_ids != "[]",
+                      BankTransaction.zoho_status != "categorized")
+               .order_by(BankTransaction.booking_date.desc()).limit(100))
+    return render_template("bank/history.html", runs=runs.get_object_list(), pages=runs,
+                           failures=failures, waiting=waiting,
+                           accounts={a.qonto_id: a for a in QontoAccount.select()},
+                           qonto=QontoConnection.current())
+
+
+@bp.post("/failures/retry")
+@admin_required
+def failures_retry():
+    """Put failed lines and receipts back in the queue, then sync."""
+    now = utcnow()
+    failed = BankTransaction.update(push_state=PushState.READY, last_error="").where(
+        BankTransaction.push_state == PushState.FAILED).execute()
+    SyncFailure.update(resolved_at=now).where(SyncFailure.resolved_at.is_null()).execute()
+    audit.record("bank.retry", user=current_user, after={"lines": failed})
+    flash(f"{failed} failed lines will be pushed again; failed categorisations and receipts "
+          "are retried too.", "success")
+    if QontoConnection.current().is_connected:
+        _start_sync("button")
+    return see_other("bank.sync_history")

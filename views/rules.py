@@ -1,0 +1,122 @@
+"""Categorisation rules for bank lines (bookkeepers and admins)."""
+
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, flash, render_template, request
+from flask_login import current_user, login_required
+from playhouse.flask_utils import get_object_or_404
+
+from models import CategorisationRule, ZohoAccount, ZohoConnection, ZohoContact, ZohoTax
+from services import bank_rules
+from views.helpers import see_other
+
+bp = Blueprint("rules", __name__, url_prefix="/bank/rules")
+
+CONDITION_SLOTS = 3
+
+
+def _choices() -> dict:
+    org = ZohoConnection.current().organization_id
+    return {
+        "zoho_accounts": list(ZohoAccount.usable(org)),
+        "zoho_taxes": list(ZohoTax.usable(org)),
+        "zoho_contacts": list(ZohoContact.usable(org)),
+        "text_fields": bank_rules.TEXT_FIELDS,
+        "operators": bank_rules.OPERATORS,
+        "slots": range(CONDITION_SLOTS),
+    }
+
+
+def _cents(value: str) -> int | None:
+    value = (value or "").strip().replace(",", ".")
+    if not value:
+        return None
+    try:
+        return int((Decimal(value) * 100).to_integral_value())
+    except InvalidOperation:
+        raise bank_rules.RuleError(f"'{value}' is not an amount.") from None
+
+
+def _fields_from(form) -> dict:
+    conditions = []
+    for slot in range(CONDITION_SLOTS):
+        value = form.get(f"condition_value_{slot}", "").strip()
+        if value:
+            conditions.append({"field": form.get(f"condition_field_{slot}", "label"),
+                               "op": form.get(f"condition_op_{slot}", "contains"),
+                               "value": value})
+    return {
+        "name": form.get("name", "").strip(),
+        "enabled": form.get("enabled") == "yes",
+        "stop_processing": form.get("stop_processing") == "yes",
+        "conditions": conditions,
+        "side": form.get("side", "") if form.get("side") in ("debit", "credit") else "",
+        "amount_min_cents": _cents(form.get("amount_min", "")),
+        "amount_max_cents": _cents(form.get("amount_max", "")),
+        "operation_type": form.get("operation_type", "").strip(),
+        "qonto_category": form.get("qonto_category", "").strip(),
+        "zoho_account_id": form.get("zoho_account_id", ""),
+        "tax_id": form.get("tax_id") or None,
+        "contact_id": form.get("contact_id") or None,
+    }
+
+
+@bp.get("/")
+@login_required
+def rule_list():
+    rules = list(bank_rules.ordered())
+    previews = {rule.id: bank_rules.preview(rule) for rule in rules}
+    names = {a.zoho_id: a.name for a in ZohoAccount.select(ZohoAccount.zoho_id, ZohoAccount.name)}
+    return render_template("rules/index.html", rules=rules, previews=previews,
+                           account_names=names, rule=None, **_choices())
+
+
+@bp.get("/<int:rule_id>")
+@login_required
+def rule_edit(rule_id):
+    rule = get_object_or_404(CategorisationRule, CategorisationRule.id == rule_id)
+    return render_template("rules/edit.html", rule=rule, preview=bank_rules.preview(rule),
+                           **_choices())
+
+
+@bp.post("/")
+@login_required
+def rule_create():
+    return _save(None)
+
+
+@bp.post("/<int:rule_id>")
+@login_required
+def rule_update(rule_id):
+    return _save(get_object_or_404(CategorisationRule, CategorisationRule.id == rule_id))
+
+
+def _save(rule):
+    try:
+        saved = bank_rules.save(current_user, _fields_from(request.form), rule)
+    except bank_rules.RuleError as error:
+        flash(f"The rule was not saved: {error}", "error")
+        if rule:
+            return see_other("rules.rule_edit", rule_id=rule.id)
+        return see_other("rules.rule_list")
+    matching, looked_at = bank_rules.preview(saved)
+    flash(f"Rule '{saved.name}' saved (version {saved.version}). It matches {matching} of the "
+          f"last {looked_at} transactions; it applies from the next sync.", "success")
+    return see_other("rules.rule_list")
+
+
+@bp.post("/<int:rule_id>/move")
+@login_required
+def rule_move(rule_id):
+    rule = get_object_or_404(CategorisationRule, CategorisationRule.id == rule_id)
+    bank_rules.move(current_user, rule, -1 if request.form.get("direction") == "up" else 1)
+    return see_other("rules.rule_list")
+
+
+@bp.post("/<int:rule_id>/delete")
+@login_required
+def rule_delete(rule_id):
+    rule = get_object_or_404(CategorisationRule, CategorisationRule.id == rule_id)
+    bank_rules.delete(current_user, rule)
+    flash(f"Rule '{rule.name}' deleted.", "success")
+    return see_other("rules.rule_list")

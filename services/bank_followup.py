@@ -32,10 +32,13 @@ class FollowUp:
         self.account = account
         self.zoho = sync.zoho
 
-    def locate(self, lines: list[BankTransaction]) -> None:
-        """Read the Zoho id and status of lines, by date windows (one listing each)."""
+    def locate(self, lines: list[BankTransaction], status: str = "All") -> None:
+        """Read the Zoho id and status of lines, by date windows (one listing each).
+
+        `status` narrows the listing (Zoho's filter_by) to what the caller looks for.
+        """
         for start, end in date_windows([line.booking_date for line in lines]):
-            found = self.sync.zoho_lines(self.account, start, end)
+            found = self.sync.zoho_lines(self.account, start, end, status)
             for line in lines:
                 if start <= line.booking_date <= end and line.transaction_id in found:
                     zoho_line = found[line.transaction_id]
@@ -66,7 +69,7 @@ class FollowUp:
         if not chosen:
             return
         self.sync.say(self.account, f"categorising {len(chosen)} lines by rule")
-        self.locate([line for line, _ in chosen])
+        self.locate([line for line, _ in chosen], "Uncategorized")
         for line, rule in chosen:
             if line.zoho_transaction_id and line.zoho_status == "uncategorized":
                 self.apply(line, rule)
@@ -118,7 +121,10 @@ class FollowUp:
         if not lines:
             return
         self.sync.say(self.account, f"checking {len(lines)} lines with receipts")
-        self.locate([line for line in lines if line.zoho_status != "categorized"])
+        # Only categorised lines take receipts: list just those, which stays cheap however
+        # many lines wait for a category.
+        self.locate([line for line in lines if line.zoho_status != "categorized"],
+                    "Categorized")
         for line in lines:
             if line.zoho_status == "categorized" and line.zoho_transaction_id:
                 for attachment_id in line.attachment_ids:

@@ -248,9 +248,12 @@ class BankSync:
                    history_from: datetime.date | None = None) -> None:
         """Upsert one page, and move the cursor past it, in one transaction."""
         earliest = history_from or account.history_start
+        ids = [record["id"] for record in page]
         with db.atomic():
+            known = {row.qonto_id: row for row in
+                     BankTransaction.select().where(BankTransaction.qonto_id.in_(ids))}
             for record in page:
-                self.store_one(account, record, earliest)
+                self.store_one(account, record, earliest, known.get(record["id"]))
             if cursor_status and page:
                 newest = max(record["updated_at"] for record in page)
                 cursors = dict(account.cursors)
@@ -259,11 +262,11 @@ class BankSync:
                 account.save(only=[QontoAccount.cursors])
         self.count(account, "fetched", len(page))
 
-    def store_one(self, account, record: dict, earliest: datetime.date) -> None:
+    def store_one(self, account, record: dict, earliest: datetime.date,
+                  existing: BankTransaction | None) -> None:
         moment = record.get("settled_at") or record.get("emitted_at")
         booking_date = bank_schedule.local_date(_naive(moment), self.zone)
         fields = row_fields(record, booking_date)
-        existing = BankTransaction.get_or_none(BankTransaction.qonto_id == record["id"])
         if existing and existing.qonto_updated_at >= fields["qonto_updated_at"]:
             self.count(account, "duplicates")  # the cursor's boundary is inclusive
             return
@@ -364,11 +367,12 @@ class BankSync:
             batch.state, batch.settled_at = "confirmed", now
             batch.save()
 
-    def zoho_lines(self, account, start: datetime.date, end: datetime.date) -> dict:
+    def zoho_lines(self, account, start: datetime.date, end: datetime.date,
+                   status: str = "All") -> dict:
         """Zoho's bank lines of the account between two dates, by our Qonto marker."""
         found = {}
         params = {"account_id": account.zoho_account_id, "date_start": start.isoformat(),
-                  "date_end": end.isoformat(), "filter_by": "Status.All"}
+                  "date_end": end.isoformat(), "filter_by": f"Status.{status}"}
         for page in self.zoho.iter_pages("/banktransactions", "banktransactions", params=params):
             for zoho_line in page:
                 marker = marker_of(zoho_line.get("description", ""))

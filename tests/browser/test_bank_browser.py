@@ -1,0 +1,50 @@
+"""Connecting Qonto and importing history, in headless Chromium."""
+
+import datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
+from tests.browser.test_connections_browser import consent_and_pick, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_admin_connects_qonto_imports_history_and_reads_the_sync_history(page):
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    consent_and_pick(page, "connect-button", "Atelier Lumière SAS")
+    expect(page.locator("#refresh-job")).to_contain_text("Refresh complete", timeout=30_000)
+
+    form = page.locator("#qonto-connect-form")
+    form.get_by_label("Organisation login").fill("atelier-lumiere-4821")
+    form.get_by_label("Secret key").fill("sandbox-qonto-secret")
+    expect(form).to_contain_text("receipts attached to those transactions")
+    form.locator("#qonto-consent").check()
+    screenshot(page, "10-qonto-consent")
+    form.locator("#qonto-connect").click()
+    expect(page.get_by_text("Qonto is connected to Atelier Lumière SAS")).to_be_visible()
+    expect(page.locator("#bank-job")).to_contain_text("Sync complete", timeout=60_000)
+
+    start = datetime.date.today() - datetime.timedelta(days=90)
+    page.locator("#history-start").fill(start.isoformat())
+    page.locator("#history-import").click()
+    banner = page.locator("#bank-job")
+    expect(banner).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    expect(banner).to_contain_text("pushed to Zoho Books")
+    expect(page.locator("#qonto-accounts")).to_contain_text(start.strftime("%d %b %Y"))
+    screenshot(page, "11-bank-synced")
+
+    page.get_by_role("link", name="Sync history").first.click()
+    expect(page.get_by_role("heading", name="Bank sync history")).to_be_visible()
+    expect(page.locator("#runs")).to_contain_text("history import")
+    expect(page.locator("#runs")).to_contain_text("Compte principal")
+    screenshot(page, "12-sync-history")
+
+    page.goto("/connections/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#qonto-disconnect").click()
+    expect(page.get_by_text("Qonto is disconnected")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#disconnect-button").click()
+    expect(page.get_by_text("Zoho Books is disconnected")).to_be_visible()

@@ -12,7 +12,7 @@ from services.bank_lines import money
 # categorisations over a few runs instead of spending a day's API budget at once.
 MAX_CATEGORISATIONS_PER_RUN = 300
 MAX_RECEIPT_LINES_PER_RUN = 200
-WINDOW_DAYS = 31
+WINDOW_DAYS = 92
 
 
 def date_windows(days: list[datetime.date]) -> list[tuple[datetime.date, datetime.date]]:

@@ -10,7 +10,7 @@ import datetime
 import logging
 from decimal import Decimal
 
-from integrations.qonto import QontoAuthError, QontoError, QontoUnavailable
+from integrations.qonto import QontoAuthError, QontoError, QontoRateLimited, QontoUnavailable
 from integrations.zoho_accounts import RefreshThrottled, TokenRevoked, ZohoAuthError
 from integrations.zoho_books import (
     ZohoApiError,
@@ -67,7 +67,7 @@ def run(config, job_id: int, *, retries_left: int = 0) -> None:
         _end(job, sync_run, reason)
     except (TokenRevoked, zoho.ConnectError, qonto.BankError) as error:
         _end(job, sync_run, getattr(error, "user_message", None) or str(error))
-    except (ZohoUnavailable, RefreshThrottled, QontoUnavailable) as error:
+    except (ZohoUnavailable, RefreshThrottled, QontoUnavailable, QontoRateLimited) as error:
         reason = f"{error.user_message} Nothing was lost: the sync resumes where it stopped."
         _end(job, sync_run, reason, retrying=retries_left > 0)
         if retries_left > 0:

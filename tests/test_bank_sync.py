@@ -352,3 +352,40 @@ def test_the_sandbox_secret_is_never_rendered(client, zoho_connected, sandbox):
     assert secret not in connections.replace("key <code>sandbox-qonto-secret</code>", "")
     assert requests.get(sandbox.url + "/sandbox/qonto", timeout=5).ok
 
+
+
+def test_history_asked_while_a_sync_runs_says_it_did_not_start(client, zoho_connected, sandbox):
+    connect_qonto(client, sandbox)
+    Job.create(kind="bank_sync", status="running", started_at=utcnow(), heartbeat_at=utcnow())
+    response = client.post("/bank/history", data={
+        "history_start": "2025-01-01", "csrf_token": csrf_token(client)},
+        headers={"HX-Request": "true"})
+    assert "history import was NOT started" in response.text
+    assert not AuditEvent.select().where(AuditEvent.action == "bank.history_requested").exists()
+
+
+def test_extending_history_back_imports_only_what_is_missing(client, zoho_connected, sandbox):
+    recent = datetime.date.today() - datetime.timedelta(days=60)
+    connect_qonto(client, sandbox, history_start=recent)
+    first = assert_zoho_holds_exactly_qonto(sandbox, recent)
+    older = datetime.date.today() - datetime.timedelta(days=150)
+    client.post("/bank/history", data={"history_start": older.isoformat(),
+                                       "csrf_token": csrf_token(client)})
+    run = SyncRun.select().order_by(SyncRun.id.desc()).get()
+    total = assert_zoho_holds_exactly_qonto(sandbox, older)
+    assert total > first
+    assert sum(stats["pushed"] for stats in run.stats.values()) == total - first
+    assert all(a.history_start == older for a in QontoAccount.select())
+
+
+def test_foreign_currency_keeps_the_original_amount(client, zoho_connected, sandbox):
+    connect_qonto(client, sandbox)
+    account = QontoAccount.select().order_by(QontoAccount.id).first()
+    _add_qonto_transaction(sandbox, account.qonto_id, status="completed", label="Figma Inc",
+                           amount_cents=1840, local_amount_cents=2000, local_currency="USD")
+    sync_now(client)
+    line = BankTransaction.get(BankTransaction.label == "Figma Inc")
+    assert (line.local_amount_cents, line.local_currency) == (2000, "USD")
+    zoho_line = next(z for z in zoho_lines(sandbox, account) if "Figma Inc" in z["description"])
+    assert "original amount 20.00 USD" in zoho_line["description"]
+    assert str(zoho_line["amount"]) == "18.4"

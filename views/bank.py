@@ -131,8 +131,16 @@ def history_import():
     if not QontoConnection.current().is_connected:
         flash("Connect Qonto first.", "error")
         return see_other("connections.index", _anchor="banks")
-    audit.record("bank.history_requested", user=current_user, subject=start.isoformat())
-    return _respond_with_job(*_start_sync("history", start))
+    job, created = _start_sync("history", start)
+    if created:
+        audit.record("bank.history_requested", user=current_user, subject=start.isoformat())
+        return _respond_with_job(job, created)
+    notice = ("The history import was NOT started: start it again once this sync has "
+              "finished.")
+    if htmx:
+        return job_banner(job, just_clicked=True, notice=notice)
+    flash(notice, "error")
+    return see_other("connections.index", _anchor="banks")
 
 
 @bp.post("/sync")

@@ -17,9 +17,14 @@ def job_status(job_id):
     return job_banner(get_object_or_404(Job, Job.id == job_id))
 
 
-def job_banner(job: Job, just_clicked: bool = False):
-    """The banner; once the job has ended, tell the page to reload its cards."""
-    html = render_template("jobs/_banner.html", job=job, just_clicked=just_clicked)
+def job_banner(job: Job, just_clicked: bool = False, notice: str = ""):
+    """The banner; once the job has ended, tell the page to reload its cards.
+
+    `just_clicked`: the click found this job already running; `notice` says what that
+    means for what was asked.
+    """
+    html = render_template("jobs/_banner.html", job=job, just_clicked=just_clicked,
+                           notice=notice)
     if job.is_active or not htmx:
         return html
     return htmx_response(html, trigger_after_settle={"job-finished": job.id})

@@ -1,0 +1,150 @@
+"""Benchmark: importing Qonto history into Zoho Books through the sandbox.
+
+    .venv/bin/python -m bench.bank_import [--transactions 100000] [--also 10000]
+
+The sandbox runs as its own process (so its memory is not ours) with Zoho's limits lifted:
+the figures are the work Bookbridge does, not Zoho's pacing. Prints wall time, Zoho calls
+(by endpoint; one POST /bankstatements per batch of BATCH_SIZE lines), Qonto calls, and the
+peak Python memory of the import (tracemalloc), for each size, then checks that a second
+sync with nothing new makes no Zoho write call.
+"""
+
+import argparse
+import datetime
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import requests
+
+os.environ["BOOKBRIDGE_HUEY_IMMEDIATE"] = "1"
+
+from app import create_app  # noqa: E402
+from models import BankTransaction, Role  # noqa: E402
+from services import bank_sync  # noqa: E402
+from tests.bank_flow import connect_qonto  # noqa: E402
+from tests.conftest import csrf_token  # noqa: E402
+from tests.factories import DEFAULT_PASSWORD, make_user  # noqa: E402
+from tests.zoho_flow import connect  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Sandbox:
+    """`python -m sandbox` in a child process, with the admin calls the benchmark needs."""
+
+    def __init__(self, data_dir: Path):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.client_id, self.client_secret = "bookbridge-sandbox", "sandbox-secret"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--port", str(port), "--data-dir", str(data_dir)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                requests.get(self.url + "/", timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise SystemExit("the sandbox did not start")
+
+    def admin(self, method, path, **json):
+        response = requests.request(method, self.url + path, json=json or None, timeout=300)
+        response.raise_for_status()
+        return response.json()
+
+    def org_ids(self):
+        orgs = self.admin("GET", "/sandbox/orgs")["organizations"]
+        return [org["organization_id"] for org in orgs if org["user"] == "demo@bookbridge.test"]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def measure(total: int) -> dict:
+    with tempfile.TemporaryDirectory() as workdir:
+        sandbox = Sandbox(Path(workdir) / "sandbox")
+        try:
+            return _measure(total, sandbox, Path(workdir) / "data")
+        finally:
+            sandbox.stop()
+
+
+def _measure(total: int, sandbox: Sandbox, data_dir: Path) -> dict:
+    since = datetime.date.today() - datetime.timedelta(days=730)
+    sandbox.admin("POST", "/sandbox/qonto/generate", transactions_per_account=total // 3,
+                  start=since.isoformat())
+    app = create_app({
+        "DATA_DIR": str(data_dir), "ZOHO_CLIENT_ID": sandbox.client_id,
+        "ZOHO_CLIENT_SECRET": sandbox.client_secret, "ZOHO_ACCOUNTS_URL": sandbox.url,
+        "ZOHO_REDIRECT_URI": "http://localhost/connections/zoho/callback",
+        "QONTO_API_URL": sandbox.url, "ZOHO_CALLS_PER_MINUTE": 1_000_000,
+    })
+    org = sandbox.org_ids()[0]
+    sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", per_minute=1_000_000,
+                  daily=10_000_000, concurrency=100)
+    client = app.test_client()
+    make_user(email="bench@example.com", role=Role.ADMIN)
+    client.post("/login", data={"email": "bench@example.com", "password": DEFAULT_PASSWORD,
+                                "csrf_token": csrf_token(client, "/login")})
+    connect(client)
+    connect_qonto(client, sandbox)  # no history: only today's lines
+
+    sandbox.admin("POST", "/sandbox/stats/reset")
+    sandbox.admin("POST", "/sandbox/qonto/stats/reset")
+    job, _ = bank_sync.request("history", history_start=since)
+    tracemalloc.start()
+    started = time.perf_counter()
+    bank_sync.run(app.config, job.id)
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    zoho_calls = sandbox.admin("GET", f"/sandbox/stats?organization_id={org}")["calls"]
+    qonto_calls = sandbox.admin("GET", "/sandbox/qonto/stats")
+
+    sandbox.admin("POST", "/sandbox/stats/reset")
+    client.post("/bank/sync", data={"csrf_token": csrf_token(client)})
+    again = sandbox.admin("GET", f"/sandbox/stats?organization_id={org}")["calls"]
+    return {
+        "transactions": BankTransaction.select().count(),
+        "pushed": BankTransaction.select().where(BankTransaction.pushed_at.is_null(False))
+        .count(),
+        "seconds": elapsed,
+        "zoho": zoho_calls,
+        "qonto_total": qonto_calls["total"],
+        "peak_mib": peak / 2**20,
+        "writes_when_nothing_new": sum(n for path, n in again.items()
+                                       if not path.startswith("GET")),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transactions", type=int, default=100_000)
+    parser.add_argument("--also", type=int, default=10_000,
+                        help="a smaller import, to show memory does not grow with size")
+    args = parser.parse_args()
+    print(f"batch size: {bank_sync.BATCH_SIZE} lines per POST /bankstatements")
+    print("| transactions | pushed | wall time | Zoho calls | POST /bankstatements | "
+          "Qonto calls | peak memory | Zoho writes on a sync with nothing new |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in (args.also, args.transactions):
+        result = measure(size)
+        zoho = result["zoho"]
+        print(f"| {result['transactions']:,} | {result['pushed']:,} | {result['seconds']:.0f} s"
+              f" | {sum(zoho.values()):,} | {zoho.get('POST /bankstatements', 0):,} | "
+              f"{result['qonto_total']:,} | {result['peak_mib']:.1f} MiB | "
+              f"{result['writes_when_nothing_new']} |", flush=True)
+        print("  Zoho calls by endpoint:", dict(sorted(zoho.items())), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,9 +4,8 @@ import logging
 
 from huey import crontab
 
-from jobs import runtime
-from jobs.lists import ZOHO_WRITER_LOCK
 from jobs.queue import huey
+from jobs.writer import run_as_zoho_writer
 from models import QontoConnection, ZohoConnection, db, utcnow
 from services import bank_sync
 
@@ -15,16 +14,7 @@ log = logging.getLogger(__name__)
 
 @huey.task(retries=3, retry_delay=60, context=True)
 def sync_bank(job_id: int, task=None) -> None:
-    config = runtime.current()
-    with db.connection_context(), huey.lock_task(ZOHO_WRITER_LOCK):
-        try:
-            bank_sync.run(config, job_id, retries_left=task.retries if task else 0)
-        except bank_sync.TryAgainLater:
-            raise  # Huey schedules the retry; the banner already says when.
-        except Exception:
-            log.exception("bank sync job %s crashed", job_id)
-            bank_sync.crashed(job_id)
-            raise
+    run_as_zoho_writer(bank_sync, job_id, task)
 
 
 @huey.periodic_task(crontab(minute="*"))

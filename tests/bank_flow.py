@@ -6,19 +6,9 @@ from decimal import Decimal
 import requests
 
 from integrations.qonto import QontoClient
-from integrations.zoho_books import ZohoBooksClient
-from models import QontoAccount, ZohoConnection
+from models import QontoAccount
 from tests.conftest import csrf_token
-
-
-class FixedToken:
-    def __init__(self, token):
-        self.token = token
-
-    def access_token(self):
-        return self.token
-
-    refreshed_access_token = access_token
+from tests.zoho_flow import zoho_as_user
 
 
 def qonto_info(sandbox) -> dict:
@@ -37,13 +27,6 @@ def connect_qonto(client, sandbox, history_start: datetime.date | None = None, *
 def sync_now(client):
     return client.post("/bank/sync", data={"csrf_token": csrf_token(client)},
                        follow_redirects=True)
-
-
-def zoho_as_user(sandbox) -> ZohoBooksClient:
-    """Someone working in Zoho Books itself, with full access."""
-    token = sandbox.self_client_tokens()["access_token"]
-    return ZohoBooksClient(sandbox.url, ZohoConnection.current().organization_id,
-                           FixedToken(token))
 
 
 def zoho_lines(sandbox, account: QontoAccount) -> list[dict]:

@@ -4,7 +4,6 @@ import datetime
 
 import pytest
 
-from integrations.zoho_books import ZohoBooksClient
 from jobs.lists import refresh_lists_when_due
 from models import (
     Job,
@@ -20,7 +19,7 @@ from models import (
 )
 from services import jobs
 from tests.conftest import csrf_token
-from tests.zoho_flow import connect
+from tests.zoho_flow import connect, zoho_as_user
 
 
 @pytest.fixture
@@ -88,25 +87,9 @@ def test_job_left_by_a_dead_worker_does_not_block_forever(client, connected):
     assert Job.get_by_id(dead.id).status is JobStatus.FAILED
 
 
-def zoho_user(sandbox, connection):
-    """Someone working in Zoho Books itself, with full access (not through Bookbridge)."""
-    token = sandbox.self_client_tokens()["access_token"]
-    return ZohoBooksClient(sandbox.url, connection.organization_id, FixedToken(token))
-
-
-class FixedToken:
-    def __init__(self, token):
-        self.token = token
-
-    def access_token(self):
-        return self.token
-
-    refreshed_access_token = access_token
-
-
 def test_record_gone_from_zoho_is_marked_not_deleted(client, connected, sandbox):
     contact = ZohoContact.usable(connected.organization_id).first()
-    zoho_user(sandbox, connected).delete(f"/contacts/{contact.zoho_id}")
+    zoho_as_user(sandbox).delete(f"/contacts/{contact.zoho_id}")
     _refresh(client)
     kept = ZohoContact.get_by_id(contact.id)
     assert kept.removed_at is not None
@@ -116,7 +99,7 @@ def test_record_gone_from_zoho_is_marked_not_deleted(client, connected, sandbox)
 
 def test_inactive_record_is_kept_as_inactive(client, connected, sandbox):
     item = ZohoItem.usable(connected.organization_id).first()
-    zoho_user(sandbox, connected).post(f"/items/{item.zoho_id}/inactive")
+    zoho_as_user(sandbox).post(f"/items/{item.zoho_id}/inactive")
     _refresh(client)
     kept = ZohoItem.get_by_id(item.id)
     assert kept.is_active is False and kept.removed_at is None

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from integrations.zoho_books import ZohoBooksClient
+from models import ZohoConnection
 from tests.conftest import csrf_token
 
 
@@ -66,3 +68,22 @@ def connect(client, organisation: str | None = None, *, confirm_switch: bool = F
     if confirm_switch:
         data["confirm_switch"] = "yes"
     return client.post(picker.location, data=data)
+
+
+class FixedToken:
+    """A token provider around one access token (no refresh)."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def access_token(self):
+        return self.token
+
+    refreshed_access_token = access_token
+
+
+def zoho_as_user(sandbox) -> ZohoBooksClient:
+    """Someone working in Zoho Books itself, with full access (not through Bookbridge)."""
+    token = sandbox.self_client_tokens()["access_token"]
+    return ZohoBooksClient(sandbox.url, ZohoConnection.current().organization_id,
+                           FixedToken(token))

@@ -41,3 +41,13 @@ class BooksClient:
         headers = {"Authorization": f"Zoho-oauthtoken {self.token}", **kwargs.pop("headers", {})}
         return requests.request(method, self.base + path, params=params, headers=headers,
                                 timeout=kwargs.pop("timeout", 30), **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def contracts_present():
+    """The providers' OpenAPI files live beside the repository (../shared/contracts)."""
+    from tests.contract.test_zoho_contract import CONTRACTS
+
+    if not (CONTRACTS / "qonto" / "openapi_v2.yml").exists():
+        pytest.fail(f"The contract files are not at {CONTRACTS}: check out shared/ beside the "
+                    "repository or set BOOKBRIDGE_CONTRACTS_DIR.", pytrace=False)

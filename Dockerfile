@@ -3,7 +3,7 @@ FROM ${PYTHON_IMAGE}
 
 # Bookbridge: one image for both processes.
 #   web (default):  docker run -p 8000:8000 -v bookbridge-data:/data bookbridge
-#   worker:         docker run -v bookbridge-data:/data bookbridge huey_consumer jobs.huey -w 2 -k thread
+#   worker:         docker run -v bookbridge-data:/data bookbridge huey_consumer jobs.huey -w 2 -k thread -f
 # Only `python3` is assumed from the base image, so any Debian-like Python image works.
 
 ENV PYTHONUNBUFFERED=1 \

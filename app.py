@@ -54,7 +54,7 @@ def create_app(test_config=None) -> Flask:
 
     from jobs import runtime
 
-    runtime.use(dict(app.config))
+    runtime.use(app.config)
     with app.app_context():
         _prepare_database(app)
     return app
@@ -97,9 +97,21 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from views import audit, auth, bank, connections, health, jobs, rules, settings, users
+    from views import (
+        audit,
+        auth,
+        bank,
+        connections,
+        documents,
+        health,
+        jobs,
+        rules,
+        settings,
+        users,
+    )
 
-    for module in (auth, connections, settings, users, audit, health, jobs, bank, rules):
+    for module in (auth, connections, settings, users, audit, health, jobs, bank, rules,
+                   documents):
         app.register_blueprint(module.bp)
     csrf.exempt(health.bp)
 
@@ -137,6 +149,13 @@ def _register_template_helpers(app: Flask) -> None:
     from views.helpers import template_context
 
     app.context_processor(template_context)
+
+    @app.template_filter("money")
+    def money(cents):
+        """Integer cents as 1234.56, exactly (no float)."""
+        from services.bank_lines import money as as_text
+
+        return "" if cents is None else as_text(cents)
 
     @app.template_filter("when")
     def when(value):

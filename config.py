@@ -14,14 +14,14 @@ ENV_PREFIX = "BOOKBRIDGE_"
 # Environment values that are not strings.
 _BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY"}
 _INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS"}
-_FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT", "ZOHO_TIMEOUT"}
+_FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT", "ZOHO_TIMEOUT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",
+               "BANK_SETTLE_AFTER"}
 
 
 def _defaults(data_dir: Path) -> dict:
     return {
         "DATA_DIR": str(data_dir),
         "DATABASE": str(data_dir / "bookbridge.db"),
-        "QUEUE_DATABASE": str(data_dir / "queue.db"),
         "HTTPS": False,
         "HUEY_IMMEDIATE": False,
         "PORT": 8000,
@@ -37,6 +37,9 @@ def _defaults(data_dir: Path) -> dict:
         "ZOHO_MAX_QUOTA_WAIT": 61.0,
         # Seconds to wait for Zoho to answer one call.
         "ZOHO_TIMEOUT": 30.0,
+        # A push whose outcome is unknown is looked up in Zoho only after this many seconds,
+        # so an import Zoho is still working on is not taken for a lost one.
+        "BANK_SETTLE_AFTER": 180.0,
         "LIST_REFRESH_HOURS": 48,
         # Qonto's API; the sandbox replaces it in the demo.
         "QONTO_API_URL": "https://thirdparty.qonto.com",

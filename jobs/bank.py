@@ -4,6 +4,7 @@ import logging
 
 from huey import crontab
 
+from jobs import runtime
 from jobs.queue import huey
 from jobs.writer import run_as_zoho_writer
 from models import QontoConnection, ZohoConnection, db, utcnow
@@ -20,6 +21,7 @@ def sync_bank(job_id: int, task=None) -> None:
 @huey.periodic_task(crontab(minute="*"))
 def sync_bank_when_due() -> None:
     """Start the daily sync once its time (20:30 by default, organisation time) has come."""
+    runtime.current()  # opens the database in a fresh worker
     with db.connection_context():
         connection = QontoConnection.current()
         if not connection.is_connected or not ZohoConnection.current().is_connected:

@@ -4,18 +4,18 @@ import config as config_layers
 from models import db
 from models.database import open_database
 
-_config: dict = {}
+_state: dict = {"config": None}
 
 
-def use(config: dict) -> None:
-    """Called by create_app (web, immediate mode) or by the worker at start-up."""
-    _config.clear()
-    _config.update(config)
+def use(config) -> None:
+    """Called by create_app (web, immediate mode) with the app's own config mapping, so
+    later changes to it reach the tasks too; the worker loads its own at start-up."""
+    _state["config"] = config
 
 
-def current() -> dict:
-    if not _config:
+def current():
+    if _state["config"] is None:
         use(config_layers.load())
     if db.obj is None:
-        open_database(_config)
-    return _config
+        open_database(_state["config"])
+    return _state["config"]

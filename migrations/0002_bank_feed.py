@@ -49,6 +49,7 @@ def up(migrator, db):
 
     class PushBatch(Model):
         account = ForeignKeyField(QontoAccount, on_delete='CASCADE')
+        zoho_account_id = CharField()
         state = CharField(default='prepared')
         line_count = IntegerField(default=0)
         start_date = DateField()

@@ -14,6 +14,7 @@ from models.bank import (
     SyncRun,
 )
 from models.base import db, utcnow
+from models.documents import Document, DocumentStatus, StoredFile, SupplierRule
 from models.jobs import Job, JobStatus
 from models.users import LoginThrottle, Role, User
 from models.zoho import (
@@ -49,6 +50,9 @@ MODELS = [
     ReceiptUpload,
     SyncRun,
     SyncFailure,
+    StoredFile,
+    Document,
+    SupplierRule,
 ]
 
 __all__ = [
@@ -56,6 +60,10 @@ __all__ = [
     "ApiBudget",
     "BankTransaction",
     "CategorisationRule",
+    "Document",
+    "DocumentStatus",
+    "StoredFile",
+    "SupplierRule",
     "PushBatch",
     "PushState",
     "QontoAccount",

@@ -88,7 +88,10 @@ class PushBatch(BaseModel):
     """Ledger row, written before POST /bankstatements and settled after it."""
 
     account = ForeignKeyField(QontoAccount, backref="batches", on_delete="CASCADE")
-    state = CharField(default="prepared")  # prepared, confirmed, failed
+    # Where the lines went, kept in case the account's link changes before settling.
+    zoho_account_id = CharField()
+    # prepared (outcome unknown), confirmed, looked_up, split, failed
+    state = CharField(default="prepared")
     line_count = IntegerField(default=0)
     start_date = DateField()
     end_date = DateField()

@@ -19,6 +19,9 @@ DEFAULT_FAULTS = {
     # Longer than any sane client timeout (Bookbridge uses 30 s).
     "timeout_sleep_s": 35.0,
     "force_429": 0,
+    # When set, latency, timeouts and 500s hit only calls whose "METHOD /path" starts with
+    # this, e.g. "POST /bankstatements": a write that times out after it was applied.
+    "fault_path": "",
     "seed": None,
     # Qonto part: next N Qonto calls get 429, random 500s, the settled_at year quirk.
     "qonto_force_429": 0,

@@ -34,8 +34,9 @@ def main() -> int:
                                     "--threads", "4", "--bind", f"{host}:{port}",
                                     "app:create_app()"], env))
     _wait_for(f"{base_url}/healthz", "web")
+    # -f clears locks a killed worker may have left (see jobs/writer.py).
     children.append(_spawn("worker", [str(BIN / "huey_consumer"), "jobs.huey", "-w", "2",
-                                       "-k", "thread"], env))
+                                       "-k", "thread", "-f"], env))
     print(f"\n  Bookbridge is running at {base_url}\n  {login_hint}\n  Stop with Ctrl-C.\n",
           flush=True)
     return _supervise(children)

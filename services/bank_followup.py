@@ -1,18 +1,26 @@
 """After the push: categorise lines by rule, and attach receipts to categorised lines."""
 
 import datetime
+from decimal import Decimal
+
+from peewee import Value
 
 from integrations.qonto import QontoAttachmentExpired, QontoNotFound
 from integrations.zoho_books import ZohoNotFound, ZohoValidationError
 from models import BankTransaction, PushState, ReceiptUpload, db, utcnow
 from services import audit, bank_rules
-from services.bank_lines import money
+from services.bank_lines import money, statement_line
 
 # Bounds per account and run, so a first sync of years of history spreads its
 # categorisations over a few runs instead of spending a day's API budget at once.
 MAX_CATEGORISATIONS_PER_RUN = 300
 MAX_RECEIPT_LINES_PER_RUN = 200
 WINDOW_DAYS = 92
+
+
+def has_attachments():
+    """Lines whose Qonto attachment list is not empty (compared as stored text)."""
+    return BankTransaction.attachment_ids != Value("[]", converter=False)
 
 
 def date_windows(days: list[datetime.date]) -> list[tuple[datetime.date, datetime.date]]:
@@ -40,12 +48,20 @@ class FollowUp:
         for start, end in date_windows([line.booking_date for line in lines]):
             found = self.sync.zoho_lines(self.account, start, end, status)
             for line in lines:
-                if start <= line.booking_date <= end and line.transaction_id in found:
-                    zoho_line = found[line.transaction_id]
+                if not start <= line.booking_date <= end:
+                    continue
+                zoho_line = found.get(line.transaction_id)
+                if zoho_line:
                     line.zoho_transaction_id = zoho_line["transaction_id"]
                     line.zoho_status = zoho_line.get("status", "")
-                    line.save(only=[BankTransaction.zoho_transaction_id,
-                                    BankTransaction.zoho_status])
+                elif status == "Uncategorized" and line.zoho_status in ("", "uncategorized"):
+                    # Not uncategorised any more: categorised, matched or excluded in Zoho
+                    # by hand. Rules leave it alone; the receipt check finds out which.
+                    line.zoho_status = "handled"
+                else:
+                    continue
+                line.save(only=[BankTransaction.zoho_transaction_id,
+                                BankTransaction.zoho_status])
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -58,7 +74,7 @@ class FollowUp:
                  .where(BankTransaction.account == self.account,
                         BankTransaction.push_state == PushState.PUSHED,
                         BankTransaction.categorized_by.is_null(),
-                        BankTransaction.zoho_status != "categorized")
+                        BankTransaction.zoho_status.not_in(["categorized", "handled"]))
                  .order_by(BankTransaction.booking_date))
         for line in query.iterator():
             rule = bank_rules.first_match(rules, line)
@@ -97,9 +113,10 @@ class FollowUp:
 
     def categorisation(self, line: BankTransaction, rule) -> tuple[str, dict]:
         base = f"/banktransactions/uncategorized/{line.zoho_transaction_id}"
-        common = {"date": line.booking_date, "amount": _amount(line.amount_cents),
+        # The description keeps our marker, so the line can still be found afterwards.
+        common = {"date": line.booking_date, "amount": Decimal(money(line.amount_cents)),
                   "reference_number": line.reference[:100],
-                  "description": line.label[:100]}
+                  "description": statement_line(line)["description"]}
         if rule.tax_id:
             common["tax_id"] = rule.tax_id
         if line.side == "debit":
@@ -134,12 +151,18 @@ class FollowUp:
         candidates = (BankTransaction.select()
                       .where(BankTransaction.account == self.account,
                              BankTransaction.push_state == PushState.PUSHED,
-                             BankTransaction.attachment_ids != "[]")
+                             has_attachments())
                       .order_by(BankTransaction.booking_date.desc()))
+        uploaded = {}
+        for upload in (ReceiptUpload.select(ReceiptUpload.transaction,
+                                            ReceiptUpload.attachment_id)
+                       .join(BankTransaction)
+                       .where(BankTransaction.account == self.account,
+                              ReceiptUpload.state == "done")):
+            uploaded.setdefault(upload.transaction_id, set()).add(upload.attachment_id)
         waiting = []
         for line in candidates.iterator():
-            uploaded = {r.attachment_id for r in line.receipts if r.state == "done"}
-            if set(line.attachment_ids) - uploaded:
+            if set(line.attachment_ids) - uploaded.get(line.id, set()):
                 waiting.append(line)
                 if len(waiting) >= MAX_RECEIPT_LINES_PER_RUN:
                     break
@@ -200,9 +223,3 @@ class FollowUp:
         self.sync.count(self.account, "receipts")
         audit.record("bank.receipt_attached", actor="worker", subject=upload.file_name,
                      zoho_id=upload.transaction.zoho_transaction_id)
-
-
-def _amount(cents: int):
-    from decimal import Decimal
-
-    return Decimal(money(cents))

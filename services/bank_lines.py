@@ -29,6 +29,12 @@ def cents(record: dict, name: str) -> int | None:
     return int((Decimal(str(record[name])) * 100).to_integral_value())
 
 
+def with_marker(description: str, transaction_id: str, limit: int = 2000) -> str:
+    """The description with our marker at the end, shortened first so the marker stays."""
+    marker = f" [Qonto {transaction_id}]"
+    return description[:limit - len(marker)] + marker
+
+
 def marker_of(description: str) -> str | None:
     match = MARKER.search(description or "")
     return match.group(1) if match else None
@@ -93,6 +99,6 @@ def statement_line(line: BankTransaction) -> dict:
         "debit_or_credit": line.side,
         "amount": Decimal(line.amount_cents) / 100,
         "payee": line.counterparty,
-        "description": f"{description} [Qonto {line.transaction_id}]"[:2000],
+        "description": with_marker(description, line.transaction_id),
         "reference_number": line.reference[:100],
     }

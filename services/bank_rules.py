@@ -61,11 +61,15 @@ def first_match(rules, line: BankTransaction) -> CategorisationRule | None:
     return chosen
 
 
-def preview(rule: CategorisationRule) -> tuple[int, int]:
-    """(matching, looked at) over the latest transactions."""
-    recent = list(BankTransaction.select().order_by(BankTransaction.booking_date.desc(),
-                                                    BankTransaction.id.desc())
-                  .limit(PREVIEW_WINDOW))
+def recent_lines() -> list[BankTransaction]:
+    return list(BankTransaction.select().order_by(BankTransaction.booking_date.desc(),
+                                                  BankTransaction.id.desc())
+                .limit(PREVIEW_WINDOW))
+
+
+def preview(rule: CategorisationRule, recent=None) -> tuple[int, int]:
+    """(matching, looked at) over the latest transactions (load them once for many rules)."""
+    recent = recent_lines() if recent is None else recent
     return sum(1 for line in recent if matches(rule, line)), len(recent)
 
 

@@ -8,7 +8,6 @@ then categorise by rules and attach receipts (services.bank_followup).
 
 import datetime
 import logging
-from decimal import Decimal
 
 from integrations.qonto import QontoAuthError, QontoError, QontoRateLimited, QontoUnavailable
 from integrations.zoho_accounts import RefreshThrottled, TokenRevoked, ZohoAuthError
@@ -82,7 +81,7 @@ def run(config, job_id: int, *, retries_left: int = 0) -> None:
 
 def crashed(job_id: int) -> None:
     job = Job.get_by_id(job_id)
-    run_row = SyncRun.get_or_none(SyncRun.job == job)
+    run_row = SyncRun.select().where(SyncRun.job == job).order_by(SyncRun.id.desc()).first()
     if job.is_active:
         _end(job, run_row, "An unexpected error stopped the sync. Nothing was lost; the next "
                            "sync carries on, and the worker log has the details.")
@@ -158,10 +157,13 @@ class BankSync:
         bank_links.ensure_link(self.zoho, account)
         if account.history_start is None:
             self.start_feed(account)
-        self.settle_unsettled_batches(account)
+        settled = self.settle_unsettled_batches(account)
         if history_start and history_start < account.history_start:
             self.import_history(account, history_start, account.history_start)
         self.pull_changes(account)
+        if not settled:
+            self.say(account, "waiting for Zoho to finish an earlier import before pushing")
+            return
         self.push(account)
         followup = bank_followup.FollowUp(self, account)
         followup.categorise()
@@ -207,16 +209,33 @@ class BankSync:
     def pull_changes(self, account: QontoAccount) -> None:
         """Everything Qonto changed since the cursor, one status at a time (Qonto's advice)."""
         for status in STATUSES:
+            self.say(account, f"fetching {status} transactions")
+            self.pull_status(account, status)
+
+    def pull_status(self, account: QontoAccount, status: str) -> None:
+        """Walk from the cursor, asking again from the new cursor after each page.
+
+        Page numbers alone are unsafe while Qonto changes rows: an edited row moves to the
+        end and the rows behind it shift onto pages already read. Restarting from the
+        cursor (inclusive, duplicates skipped) cannot miss one; only a page whose rows all
+        share the cursor's timestamp makes the walk go on by page number.
+        """
+        while True:
             since = account.cursors.get(status)
             since_time = (datetime.datetime.fromisoformat(since) if since else
                           self.local_midnight(account.history_start))
-            self.say(account, f"fetching {status} transactions")
             pages = self.qonto.iter_transactions(
                 account.qonto_id, statuses=(status,),
                 updated_at_from=since_time.replace(tzinfo=datetime.UTC),
                 sort_by="updated_at:asc", includes=())
+            moved = False
             for page in pages:
                 self.store_page(account, page, cursor_status=status)
+                if account.cursors.get(status) != since:
+                    moved = True
+                    break
+            if not moved:
+                return
 
     def import_history(self, account, start: datetime.date, before: datetime.date) -> None:
         """Completed transactions booked on [start, before), local dates.
@@ -295,32 +314,50 @@ class BankSync:
             if not lines:
                 return
             self.say(account, f"pushing {len(lines)} lines to Zoho Books")
-            batch = self.record_batch(account, lines)
-            self.send_batch(account, batch, lines)
+            self.push_lines(account, lines)
+
+    def push_lines(self, account, lines) -> None:
+        """Send lines as one batch; a refused batch is halved until the bad line is alone.
+
+        An unknown outcome (timeout, 5xx) propagates: the batch stays unsettled, the run
+        ends, and a later run looks the lines up in Zoho before sending anything again.
+        """
+        batch = self.record_batch(account, lines)
+        try:
+            self.zoho.post("/bankstatements", json={
+                "account_id": batch.zoho_account_id, "start_date": batch.start_date,
+                "end_date": batch.end_date,
+                "transactions": [statement_line(line) for line in lines]})
+        except ZohoValidationError as error:
+            if len(lines) == 1:
+                self.refuse_batch(account, batch, lines, error.user_message)
+                return
+            self.split_batch(batch)
+            middle = len(lines) // 2
+            self.push_lines(account, lines[:middle])
+            self.push_lines(account, lines[middle:])
+        else:
+            self.confirm_batch(account, batch)
 
     def record_batch(self, account, lines) -> PushBatch:
         """The ledger row, committed before Zoho is called."""
         with db.atomic():
-            batch = PushBatch.create(account=account, line_count=len(lines),
-                                     start_date=lines[0].booking_date,
-                                     end_date=lines[-1].booking_date)
+            batch = PushBatch.create(account=account, zoho_account_id=account.zoho_account_id,
+                                     line_count=len(lines),
+                                     start_date=min(line.booking_date for line in lines),
+                                     end_date=max(line.booking_date for line in lines))
             (BankTransaction.update(push_state=PushState.SENDING, push_batch=batch)
              .where(BankTransaction.id.in_([line.id for line in lines])).execute())
         return batch
 
-    def send_batch(self, account, batch: PushBatch, lines) -> None:
-        body = {"account_id": account.zoho_account_id,
-                "start_date": batch.start_date, "end_date": batch.end_date,
-                "transactions": [statement_line(line) for line in lines]}
-        try:
-            self.zoho.post("/bankstatements", json=body)
-        except ZohoValidationError as error:
-            self.refuse_batch(account, batch, lines, error.user_message)
-        except ZohoUnavailable:
-            # Unknown outcome (timeout, 5xx, crash): look in Zoho before anything else.
-            self.settle_batch(account, batch)
-        else:
-            self.confirm_batch(account, batch)
+    def split_batch(self, batch: PushBatch) -> None:
+        """Zoho refused the whole batch (it imports all or nothing): retry it in halves."""
+        with db.atomic():
+            batch.state, batch.settled_at = "split", utcnow()
+            batch.error = "Refused as a whole; sent again in halves to find the bad line."
+            batch.save()
+            (BankTransaction.update(push_state=PushState.READY, push_batch=None)
+             .where(BankTransaction.push_batch == batch).execute())
 
     def confirm_batch(self, account, batch: PushBatch) -> None:
         now = utcnow()
@@ -341,15 +378,23 @@ class BankSync:
             for line in lines:
                 self.fail_line(account, line, "push", reason)
 
-    def settle_unsettled_batches(self, account: QontoAccount) -> None:
+    def settle_unsettled_batches(self, account: QontoAccount) -> bool:
+        """Settle batches whose outcome is unknown; False while one is too young to judge."""
+        old_enough = utcnow() - datetime.timedelta(seconds=self.config["BANK_SETTLE_AFTER"])
+        settled_all = True
         for batch in PushBatch.select().where(PushBatch.account == account,
                                               PushBatch.state == "prepared"):
+            if batch.created_at > old_enough:
+                settled_all = False  # Zoho may still be importing it: look later
+                continue
             self.say(account, "checking Zoho Books for lines of an interrupted push")
             self.settle_batch(account, batch)
+        return settled_all
 
     def settle_batch(self, account, batch: PushBatch) -> None:
         """Mark the batch's lines found in Zoho as pushed and the others ready again."""
-        found = self.zoho_lines(account, batch.start_date, batch.end_date)
+        found = self.zoho_lines(account, batch.start_date, batch.end_date,
+                                zoho_account_id=batch.zoho_account_id)
         pending = list(BankTransaction.select().where(
             BankTransaction.push_batch == batch, BankTransaction.push_state == PushState.SENDING))
         now = utcnow()
@@ -364,14 +409,15 @@ class BankSync:
                 else:
                     line.push_state = PushState.READY
                 line.save()
-            batch.state, batch.settled_at = "confirmed", now
+            batch.state, batch.settled_at = "looked_up", now
             batch.save()
 
     def zoho_lines(self, account, start: datetime.date, end: datetime.date,
-                   status: str = "All") -> dict:
+                   status: str = "All", zoho_account_id: str | None = None) -> dict:
         """Zoho's bank lines of the account between two dates, by our Qonto marker."""
         found = {}
-        params = {"account_id": account.zoho_account_id, "date_start": start.isoformat(),
+        params = {"account_id": zoho_account_id or account.zoho_account_id,
+                  "date_start": start.isoformat(),
                   "date_end": end.isoformat(), "filter_by": f"Status.{status}"}
         for page in self.zoho.iter_pages("/banktransactions", "banktransactions", params=params):
             for zoho_line in page:
@@ -386,7 +432,3 @@ def _naive(value) -> datetime.datetime:
         return value
     moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment.astimezone(datetime.UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def as_amount(cents: int) -> Decimal:
-    return Decimal(cents) / 100

@@ -22,7 +22,7 @@ from models import (
 )
 from services import audit
 from services.rate_budget import SharedBudget
-from services.secrets_box import SecretBox
+from services.secrets_box import SecretBox, SecretUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,12 @@ def _describe(connection: ZohoConnection) -> dict:
 
 
 def _open(config, sealed):
-    return SecretBox(config["ENCRYPTION_KEY"]).open(sealed)
+    """A stored token, or None when it cannot be read (the encryption key changed)."""
+    try:
+        return SecretBox(config["ENCRYPTION_KEY"]).open(sealed)
+    except SecretUnreadable:
+        log.warning("a stored Zoho token could not be decrypted; treating it as absent")
+        return None
 
 
 def _naive_utc(moment: datetime.datetime) -> datetime.datetime:
@@ -311,7 +316,11 @@ class StoredTokens:
             if connection.status is not ConnectionStatus.CONNECTED:
                 raise TokenRevoked("The Zoho Books connection is not active.")
             if self._usable(connection, stale):
-                return self.box.open(connection.access_token)
+                try:
+                    return self.box.open(connection.access_token)
+                except SecretUnreadable:
+                    stale = connection.access_token  # unreadable: refresh it below
+                    continue
             if self._take_lease(connection):
                 return self._refresh(connection)
             if time.monotonic() > deadline:
@@ -344,7 +353,11 @@ class StoredTokens:
             if len(recent) >= REFRESHES_PER_WINDOW:
                 raise RefreshThrottled("Zoho's limit of 10 token refreshes in 10 minutes is "
                                        "reached; the run will resume in a few minutes.")
-            refresh_token = self.box.open(connection.refresh_token)
+            try:
+                refresh_token = self.box.open(connection.refresh_token)
+            except SecretUnreadable as error:
+                mark_needs_reconnect(connection, str(error))
+                raise TokenRevoked(str(error)) from None
             try:
                 tokens = accounts_client(self.config).refresh(connection.accounts_server,
                                                               refresh_token)

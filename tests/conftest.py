@@ -47,6 +47,8 @@ def app(tmp_path, fresh_sandbox):
         "ZOHO_CALLS_PER_MINUTE": 10_000,
         "QONTO_RETRY_DELAY": 0.05,
         "QONTO_API_URL": fresh_sandbox.url,
+        # Unknown push outcomes are looked up at once (production waits three minutes).
+        "BANK_SETTLE_AFTER": 0.0,
     })
     yield app
 

@@ -22,7 +22,8 @@ def _worker_env(app) -> dict:
            if not key.startswith("BOOKBRIDGE_")}
     for key in ("DATA_DIR", "ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REDIRECT_URI",
                 "ZOHO_ACCOUNTS_URL", "QONTO_API_URL", "ZOHO_CALLS_PER_MINUTE",
-                "ZOHO_MAX_QUOTA_WAIT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY"):
+                "ZOHO_MAX_QUOTA_WAIT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",
+                "BANK_SETTLE_AFTER"):
         env[f"BOOKBRIDGE_{key}"] = str(app.config[key])
     return env
 

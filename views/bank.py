@@ -4,6 +4,7 @@ import datetime
 
 from flask import Blueprint, current_app, flash, render_template, request
 from flask_login import current_user, login_required
+from peewee import JOIN
 from playhouse.flask_utils import PaginatedQuery, get_object_or_404
 
 from app import htmx
@@ -21,6 +22,7 @@ from models import (
     utcnow,
 )
 from services import audit, bank_schedule, bank_sync, jobs, qonto
+from services.bank_followup import has_attachments
 from views.helpers import admin_required, see_other
 from views.jobs import job_banner
 
@@ -59,6 +61,11 @@ def _respond_with_job(job, created):
     return see_other("connections.index", _anchor="banks")
 
 
+def _today() -> datetime.date:
+    """Today in the organisation's time zone (bank dates are its calendar dates)."""
+    return bank_schedule.local_date(utcnow(), bank_schedule.time_zone(current_app.config))
+
+
 def _parse_date(value: str) -> datetime.date | None:
     try:
         return datetime.date.fromisoformat(value) if value else None
@@ -76,7 +83,7 @@ def qonto_connect():
     if form.get("history_start") and not history_start:
         flash("The history start date is not a date; nothing was saved.", "error")
         return see_other("connections.index", _anchor="banks")
-    if history_start and history_start > datetime.date.today():
+    if history_start and history_start > _today():
         flash("The history start date is in the future; pick today or earlier.", "error")
         return see_other("connections.index", _anchor="banks")
     try:
@@ -85,9 +92,13 @@ def qonto_connect():
     except qonto.BankError as error:
         flash(str(error), "error")
         return see_other("connections.index", _anchor="banks")
-    flash(f"Qonto is connected to {connection.organization_name}. The first sync has started.",
-          "success")
-    _start_sync("history" if history_start else "button", history_start)
+    _, created = _start_sync("history" if history_start else "button", history_start)
+    if created:
+        flash(f"Qonto is connected to {connection.organization_name}. The first sync has "
+              "started.", "success")
+    else:
+        flash(f"Qonto is connected to {connection.organization_name}. A sync was already "
+              "running; start the history import again once it has finished.", "warning")
     return see_other("connections.index", _anchor="banks")
 
 
@@ -107,9 +118,11 @@ def qonto_disconnect():
 def account_update(account_id):
     account = get_object_or_404(QontoAccount, QontoAccount.id == account_id)
     zoho_account_id = request.form.get("zoho_account_id") or None
-    name = ""
-    if zoho_account_id:
-        chosen = ZohoBankAccount.get_or_none(ZohoBankAccount.zoho_id == zoho_account_id)
+    name = account.zoho_account_name
+    if zoho_account_id and zoho_account_id != account.zoho_account_id:
+        chosen = ZohoBankAccount.get_or_none(
+            ZohoBankAccount.zoho_id == zoho_account_id,
+            ZohoBankAccount.organization_id == ZohoConnection.current().organization_id)
         if chosen is None:
             flash("That Zoho Books account is not in the cached lists; refresh them first.",
                   "error")
@@ -125,7 +138,7 @@ def account_update(account_id):
 @admin_required
 def history_import():
     start = _parse_date(request.form.get("history_start", ""))
-    if start is None or start > datetime.date.today():
+    if start is None or start > _today():
         flash("Pick a start date, today or earlier.", "error")
         return see_other("connections.index", _anchor="banks")
     if not QontoConnection.current().is_connected:
@@ -170,16 +183,18 @@ def schedule_update():
 @login_required
 def sync_history():
     runs = PaginatedQuery(SyncRun.select().order_by(SyncRun.id.desc()), paginate_by=20)
-    failures = (SyncFailure.select().where(SyncFailure.resolved_at.is_null())
+    failures = (SyncFailure.select(SyncFailure, SyncRun, BankTransaction, QontoAccount)
+                .join(SyncRun).switch(SyncFailure)
+                .join(BankTransaction, JOIN.LEFT_OUTER).switch(SyncFailure)
+                .join(QontoAccount, JOIN.LEFT_OUTER)
+                .where(SyncFailure.resolved_at.is_null())
                 .order_by(SyncFailure.id.desc()).limit(100))
     waiting = (BankTransaction.select()
-               .where(BankTransaction.push_state == PushState.PUSHED,
-                      BankTransaction.attachment_ids != "[]",
+               .where(BankTransaction.push_state == PushState.PUSHED, has_attachments(),
                       BankTransaction.zoho_status != "categorized")
                .order_by(BankTransaction.booking_date.desc()).limit(100))
     return render_template("bank/history.html", runs=runs.get_object_list(), pages=runs,
                            failures=failures, waiting=waiting,
-                           accounts={a.qonto_id: a for a in QontoAccount.select()},
                            qonto=QontoConnection.current())
 
 

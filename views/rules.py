@@ -32,9 +32,12 @@ def _cents(value: str) -> int | None:
     if not value:
         return None
     try:
-        return int((Decimal(value) * 100).to_integral_value())
+        amount = Decimal(value)
     except InvalidOperation:
-        raise bank_rules.RuleError(f"'{value}' is not an amount.") from None
+        amount = None
+    if amount is None or not amount.is_finite() or abs(amount) >= 10**12:
+        raise bank_rules.RuleError(f"'{value}' is not an amount.")
+    return int((amount * 100).to_integral_value())
 
 
 def _fields_from(form) -> dict:
@@ -65,7 +68,8 @@ def _fields_from(form) -> dict:
 @login_required
 def rule_list():
     rules = list(bank_rules.ordered())
-    previews = {rule.id: bank_rules.preview(rule) for rule in rules}
+    recent = bank_rules.recent_lines()
+    previews = {rule.id: bank_rules.preview(rule, recent) for rule in rules}
     names = {a.zoho_id: a.name for a in ZohoAccount.select(ZohoAccount.zoho_id, ZohoAccount.name)}
     return render_template("rules/index.html", rules=rules, previews=previews,
                            account_names=names, rule=None, **_choices())

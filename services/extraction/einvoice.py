@@ -39,7 +39,8 @@ def parse_xml(content: bytes) -> Element:
     if len(content) > MAX_XML_BYTES:
         raise EInvoiceError("The e-invoice XML is too large to be a real invoice.")
     try:
-        return SafeET.fromstring(content, forbid_dtd=True)
+        # Stray blank lines before the XML declaration are common and harmless.
+        return SafeET.fromstring(content.lstrip(b" \t\r\n"), forbid_dtd=True)
     except DefusedXmlException as error:
         raise EInvoiceError("The e-invoice XML uses DTDs or entities, which are refused "
                             "for safety.") from error
@@ -152,7 +153,7 @@ def _cii_line(node: Element) -> Line:
                                  "ram:NetPriceProductTradePrice/ram:ChargeAmount"))
     per = _decimal(_text(node, "ram:SpecifiedLineTradeAgreement/"
                                "ram:NetPriceProductTradePrice/ram:BasisQuantity"))
-    if price is not None and per:
+    if price is not None and per and per != 1:
         price = price / per  # a price "per 100 units" becomes a unit price
     return Line(
         description=_text(node, "ram:SpecifiedTradeProduct/ram:Name") or "",
@@ -221,7 +222,7 @@ def _ubl_vat_row(node: Element) -> dict:
 def _ubl_line(node: Element, credit: bool) -> Line:
     price = _decimal(_text(node, "cac:Price/cbc:PriceAmount"))
     per = _decimal(_text(node, "cac:Price/cbc:BaseQuantity"))
-    if price is not None and per:
+    if price is not None and per and per != 1:
         price = price / per
     return Line(
         description=(_text(node, "cac:Item/cbc:Name")

@@ -56,7 +56,14 @@ def parse_rate(raw: str) -> Decimal | None:
         rate = Decimal(raw.strip().replace(",", "."))
     except InvalidOperation:
         return None
-    return rate.normalize() if rate == rate.to_integral_value() else rate.quantize(CENT).normalize()
+    return plain(rate)
+
+
+def plain(number: Decimal) -> Decimal:
+    """`number` without trailing zeros: 20.00 -> 20, 5.50 -> 5.5 (never 2E+1)."""
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
 
 
 def parse_date(raw: str, day_first: bool = True) -> datetime.date | None:

@@ -1,0 +1,112 @@
+"""Receipts and invoices: stored files, documents under review, supplier rules."""
+
+import enum
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+from playhouse.fields import EnumField
+
+from models.base import BaseModel, JSONField, utcnow
+from models.users import User
+
+
+class StoredFile(BaseModel):
+    """An original file, stored once under its SHA-256 whatever its name or origin."""
+
+    sha256 = CharField(unique=True)
+    media_type = CharField()
+    size = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class DocumentStatus(enum.Enum):
+    PROCESSING = "processing"
+    TO_REVIEW = "to_review"
+    READY = "ready"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    ARCHIVED = "archived"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Document(BaseModel):
+    file = ForeignKeyField(StoredFile, backref="documents", on_delete="RESTRICT")
+    status = EnumField(DocumentStatus, default=DocumentStatus.PROCESSING, index=True)
+    # Where it came from: upload, folder or mail, and a human detail (file name, sender).
+    source = CharField(default="upload")
+    source_detail = CharField(default="")
+    filename = CharField(default="")
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+    # Extraction
+    method = CharField(default="")  # e-invoice, text, ocr, none
+    document_type = CharField(default="invoice")  # invoice, credit_note, receipt
+    text = TextField(default="")
+    warnings = JSONField(default=list)
+    # Fields under review; `sources` says where each value came from (e-invoice, text, ocr,
+    # rule, default, person) and `edited` lists what a person changed.
+    kind = CharField(default="cost")  # cost, sale
+    supplier_name = CharField(default="")
+    supplier_vat = CharField(default="")
+    supplier_iban = CharField(default="")
+    contact_id = CharField(null=True)  # Zoho contact
+    number = CharField(default="")
+    issue_date = DateField(null=True)
+    due_date = DateField(null=True)
+    currency = CharField(default="")
+    net_cents = IntegerField(null=True)
+    tax_cents = IntegerField(null=True)
+    total_cents = IntegerField(null=True)
+    vat_breakdown = JSONField(default=list)
+    tax_id = CharField(null=True)
+    account_id = CharField(null=True)  # Zoho category
+    payment = CharField(default="bill")  # bill, expense
+    paid_through_account_id = CharField(null=True)
+    description = TextField(default="")
+    lines = JSONField(default=list)
+    sources = JSONField(default=dict)
+    edited = JSONField(default=list)
+    extraction_error = TextField(default="")
+    # Duplicates
+    duplicate_of = ForeignKeyField("self", null=True, backref="duplicates",
+                                   on_delete="SET NULL")
+    duplicate_reason = CharField(default="")
+    duplicate_decision = CharField(default="")  # "", not_duplicate, same_document
+    # Publishing
+    publish_state = CharField(default="")  # "", publishing, published, failed
+    publish_error = TextField(default="")
+    zoho_type = CharField(default="")  # bill, expense, invoice
+    zoho_id = CharField(null=True)
+    zoho_number = CharField(default="")
+    published_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("supplier_name", "number"), False),)
+
+
+class SupplierRule(BaseModel):
+    """What Bookbridge knows about a supplier, applied to its unpublished documents."""
+
+    name = CharField(unique=True)
+    aliases = JSONField(default=list)
+    contact_id = CharField(null=True)
+    account_id = CharField(null=True)
+    tax_id = CharField(null=True)
+    payment = CharField(default="bill")
+    paid_through_account_id = CharField(null=True)
+    payment_terms_days = IntegerField(null=True)
+    auto_publish = BooleanField(default=False)
+    version = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")

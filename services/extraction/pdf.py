@@ -1,0 +1,149 @@
+"""Getting text, embedded e-invoice XML and page images out of a PDF with pypdf."""
+
+import io
+import logging
+from dataclasses import dataclass, field
+
+from PIL import Image
+from pypdf import PdfReader, apply_configuration
+
+from .einvoice import CII, MAX_XML_BYTES
+from .sniff import xml_root
+
+log = logging.getLogger(__name__)
+
+# Names the Factur-X, ZUGFeRD and XRechnung specifications give the embedded invoice.
+EINVOICE_NAMES = {"factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml"}
+MAX_TEXT_PAGES = 50  # invoices are short; a 500-page upload is not read to the end
+MAX_OCR_PAGES = 3  # OCR takes seconds a page
+DECODE_LIMIT = 30 * 1024 * 1024
+# pypdf's defaults allow 75 MB per stream; an invoice never needs that much.
+LIMITS = {
+    "maximum_declared_stream_length": 50 * 1024 * 1024,  # the upload limit itself
+    "zlib_maximum_output_length": DECODE_LIMIT,
+    "lzw_maximum_output_length": DECODE_LIMIT,
+    "run_length_maximum_output_length": DECODE_LIMIT,
+    "jbig2_maximum_output_length": DECODE_LIMIT,
+    "brotli_maximum_output_length": DECODE_LIMIT,
+    "array_based_stream_maximum_output_length": DECODE_LIMIT,
+    "image_maximum_buffer_size": DECODE_LIMIT,
+}
+
+
+class PdfError(ValueError):
+    """The PDF could not be read; the message is meant for the person who uploaded it."""
+
+
+@dataclass
+class PdfContents:
+    """What a PDF holds that extraction can use."""
+
+    text: str = ""
+    xml: bytes | None = None  # the embedded e-invoice, if any
+    xml_name: str = ""
+    pages: int = 0
+    notes: list[str] = field(default_factory=list)  # what was skipped, for warnings
+
+
+def read(content: bytes) -> PdfContents:
+    """The text layer and embedded e-invoice of a PDF; raises PdfError when it is unreadable."""
+    try:
+        with apply_configuration(**LIMITS):
+            reader = _open(content)
+            contents = PdfContents(pages=len(reader.pages))
+            contents.xml_name, contents.xml = _embedded_invoice(reader, contents.notes)
+            contents.text = _text(reader, contents.notes)
+            return contents
+    except PdfError:
+        raise
+    except Exception as error:  # pypdf raises many kinds on malformed files
+        log.info("unreadable PDF: %r", error)
+        raise PdfError("This PDF is damaged and could not be read; upload it again or try "
+                       "a scan.") from error
+
+
+def page_images(content: bytes) -> tuple[list[Image.Image], list[str]]:
+    """The largest image on each of the first pages of a scanned PDF, for OCR."""
+    notes = []
+    try:
+        with apply_configuration(**LIMITS):
+            reader = _open(content)
+            if len(reader.pages) > MAX_OCR_PAGES:
+                notes.append(f"Only the first {MAX_OCR_PAGES} of this scan's "
+                             f"{len(reader.pages)} pages were read.")
+            images = []
+            for page in reader.pages[:MAX_OCR_PAGES]:
+                largest = _largest_image(page)
+                if largest is not None:
+                    images.append(largest)
+            return images, notes
+    except PdfError:
+        raise
+    except Exception as error:
+        log.info("unreadable PDF images: %r", error)
+        raise PdfError("The images in this PDF are damaged and could not be read; upload it "
+                       "again or try a scan.") from error
+
+
+def _open(content: bytes) -> PdfReader:
+    reader = PdfReader(io.BytesIO(content))
+    if reader.is_encrypted and not reader.decrypt(""):
+        # Many PDFs are "encrypted" with an empty password only to restrict printing.
+        raise PdfError("This PDF is password-protected; remove the password and upload it "
+                       "again.")
+    return reader
+
+
+def _embedded_invoice(reader: PdfReader, notes: list[str]) -> tuple[str, bytes | None]:
+    candidates = []
+    for attachment in reader.attachment_list:
+        name = attachment.name or ""
+        if name.lower() in EINVOICE_NAMES:
+            candidates.insert(0, attachment)
+        elif name.lower().endswith(".xml"):
+            candidates.append(attachment)
+    for attachment in candidates:
+        if (attachment.size or 0) > MAX_XML_BYTES:
+            notes.append(f"The embedded file {attachment.name} is too large to be read.")
+            continue
+        try:
+            data = attachment.content
+        except Exception:  # a decompression bomb hits pypdf's limits; the page may be fine
+            log.info("unreadable attachment %r", attachment.name, exc_info=True)
+            notes.append(f"The embedded file {attachment.name} is damaged or too large and "
+                         "was not read.")
+            continue
+        if len(data) > MAX_XML_BYTES:
+            notes.append(f"The embedded file {attachment.name} is too large to be read.")
+            continue
+        # A known name is enough; any other XML must prove to be a CII invoice.
+        if attachment.name.lower() in EINVOICE_NAMES or xml_root(data) == (
+                f"{{{CII}}}CrossIndustryInvoice"):
+            return attachment.name, data
+    return "", None
+
+
+def _text(reader: PdfReader, notes: list[str]) -> str:
+    pages = reader.pages
+    if len(pages) > MAX_TEXT_PAGES:
+        notes.append(f"Only the first {MAX_TEXT_PAGES} of {len(pages)} pages were read.")
+    return "\n".join(_page_text(page) for page in pages[:MAX_TEXT_PAGES])
+
+
+def _page_text(page) -> str:
+    # Layout mode keeps a table row on one line ("Total HT      100,00 €"); the plain mode
+    # often splits each cell onto its own line, losing which amount belongs to which label.
+    try:
+        return page.extract_text(extraction_mode="layout") or ""
+    except Exception:  # layout mode trips on some odd fonts where the plain mode copes
+        log.info("layout text extraction failed; using plain mode", exc_info=True)
+        return page.extract_text() or ""
+
+
+def _largest_image(page) -> Image.Image | None:
+    best, best_pixels = None, 0
+    for image_file in page.images:
+        image = image_file.image
+        if image is not None and image.width * image.height > best_pixels:
+            best, best_pixels = image, image.width * image.height
+    return best

@@ -1,0 +1,246 @@
+"""Publishing a reviewed document to Zoho Books, exactly once, with the original attached.
+
+Costs become a bill (to pay) or an expense (already paid); sales become an invoice. The
+document's `publish_state` is set to "publishing" and committed before Zoho is called; a
+document found in that state (a timeout, a crash) is looked up in Zoho before anything is
+sent again: by vendor and bill number, or by reference number.
+"""
+
+import logging
+
+from integrations.zoho_books import (
+    ZohoApiError,
+    ZohoNotFound,
+    ZohoUnavailable,
+    ZohoValidationError,
+)
+from models import ConnectionSettings, Document, DocumentStatus, ZohoConnection, ZohoContact, utcnow
+from services import audit, document_store, zoho
+from services.bank_lines import money
+
+log = logging.getLogger(__name__)
+
+LABELS = {"supplier_name": "supplier", "number": "number", "issue_date": "date",
+          "total_cents": "total", "account_id": "category",
+          "paid_through_account_id": "paid from", "contact_id": "customer"}
+
+
+class PublishProblem(Exception):
+    """Why a document was not published, in plain words, with what to do."""
+
+
+class NewSupplierNeedsConfirmation(Exception):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"Zoho Books will get a new supplier: {name}")
+
+
+def missing_fields(document: Document) -> list[str]:
+    if document.kind == "sale":
+        needed = ["contact_id", "issue_date", "total_cents"]
+    elif document.payment == "expense":
+        needed = ["issue_date", "total_cents", "account_id", "paid_through_account_id"]
+    else:
+        needed = ["supplier_name", "number", "issue_date", "total_cents", "account_id"]
+    return [LABELS[name] for name in needed if getattr(document, name) in (None, "")]
+
+
+def reference(document: Document) -> str:
+    """The reference Bookbridge writes on what it creates, to find it again."""
+    return (document.number or f"Bookbridge {document.id}")[:100]
+
+
+def publish(config, document: Document, user, *, confirm_new_supplier: bool = False) -> None:
+    missing = missing_fields(document)
+    if missing:
+        raise PublishProblem("Fill in the " + ", ".join(missing) + " before publishing.")
+    if document.duplicate_of_id and document.duplicate_decision != "not_duplicate":
+        raise PublishProblem("This looks like a duplicate; decide whether it is one first.")
+    client = zoho.books_client(config)
+    try:
+        _publish_with(client, config, document, user, confirm_new_supplier)
+    except ZohoUnavailable:
+        raise PublishProblem("Zoho Books is not answering. Nothing is lost: publish again in a "
+                             "few minutes; Bookbridge checks first whether the document "
+                             "already reached Zoho.") from None
+
+
+def _publish_with(client, config, document: Document, user, confirm_new_supplier) -> None:
+    if document.publish_state == "publishing" and _settle_unknown(client, document):
+        return
+    if document.kind == "cost" and document.supplier_name.strip():
+        _ensure_supplier(client, document, user, confirm_new_supplier)
+    document.publish_state, document.publish_error = "publishing", ""
+    document.save(only=[Document.publish_state, Document.publish_error])
+    try:
+        created = _create(client, document)
+    except ZohoUnavailable:
+        if _settle_unknown(client, document):
+            return
+        _reset(document, "")
+        raise PublishProblem("Zoho Books did not answer, and nothing was created there. "
+                             "Try again in a few minutes.") from None
+    except ZohoApiError as error:
+        _reset(document, _plain_zoho_error(error))
+        raise PublishProblem(document.publish_error) from None
+    _attach(config, client, document, created)
+    _mark_published(document, created, user)
+
+
+def _create(client, document: Document) -> dict:
+    if document.kind == "sale":
+        return client.post("/invoices", json=_invoice_body(document))["invoice"] | {
+            "_type": "invoice"}
+    if document.payment == "expense":
+        return client.post("/expenses", json=_expense_body(document))["expense"] | {
+            "_type": "expense"}
+    return client.post("/bills", json=_bill_body(document))["bill"] | {"_type": "bill"}
+
+
+def _amount(cents):
+    from decimal import Decimal
+
+    return Decimal(money(cents))
+
+
+def _line(document: Document) -> dict:
+    net = document.net_cents if document.net_cents is not None else document.total_cents
+    line = {"account_id": document.account_id, "rate": _amount(net), "quantity": 1,
+            "description": (document.description or document.supplier_name)[:100]}
+    if document.tax_id:
+        line["tax_id"] = document.tax_id
+    return line
+
+
+def _bill_body(document: Document) -> dict:
+    body = {"vendor_id": document.contact_id, "bill_number": document.number[:100],
+            "reference_number": reference(document), "date": document.issue_date,
+            "line_items": [_line(document)]}
+    if document.due_date:
+        body["due_date"] = document.due_date
+    return body
+
+
+def _expense_body(document: Document) -> dict:
+    body = {"account_id": document.account_id, "date": document.issue_date,
+            "amount": _amount(document.total_cents), "is_inclusive_tax": True,
+            "paid_through_account_id": document.paid_through_account_id,
+            "reference_number": reference(document),
+            "description": (document.description or document.supplier_name)[:100]}
+    if document.tax_id:
+        body["tax_id"] = document.tax_id
+    if document.contact_id:
+        body["vendor_id"] = document.contact_id
+    return body
+
+
+def _invoice_body(document: Document) -> dict:
+    line = _line(document)
+    line.pop("account_id")
+    line["name"] = line["description"]
+    return {"customer_id": document.contact_id, "date": document.issue_date,
+            "reference_number": reference(document), "line_items": [line]}
+
+
+def _find_existing(client, document: Document) -> dict | None:
+    """What an earlier attempt may have created: same vendor and number, or reference."""
+    if document.kind == "sale":
+        path, key, params = "/invoices", "invoices", {"reference_number": reference(document)}
+    elif document.payment == "expense":
+        path, key, params = "/expenses", "expenses", {"reference_number": reference(document)}
+    else:
+        path, key, params = "/bills", "bills", {"vendor_id": document.contact_id,
+                                                 "bill_number": document.number}
+    found = client.get(path, params=params).get(key, [])
+    if not found:
+        return None
+    record = found[0]
+    record["_type"] = key[:-1]
+    return record
+
+
+def _settle_unknown(client, document: Document) -> bool:
+    """After an unknown outcome: if Zoho has the record, the document is published."""
+    existing = _find_existing(client, document)
+    if existing is None:
+        return False
+    _mark_published(document, existing, None, found_again=True)
+    return True
+
+
+def _ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
+    if document.contact_id:
+        return
+    org = ZohoConnection.current().organization_id
+    name = document.supplier_name.strip()
+    cached = (ZohoContact.usable(org).where(ZohoContact.contact_type == "vendor",
+                                            ZohoContact.name ** name).first())
+    if cached:
+        document.contact_id = cached.zoho_id
+        document.save(only=[Document.contact_id])
+        return
+    found = client.get("/contacts", params={"contact_type": "vendor",
+                                            "contact_name": name}).get("contacts", [])
+    if found:
+        document.contact_id = found[0]["contact_id"]
+    else:
+        if ConnectionSettings.current().warn_new_supplier and not confirmed:
+            raise NewSupplierNeedsConfirmation(name)
+        created = client.post("/contacts", json={"contact_name": name,
+                                                 "contact_type": "vendor"})["contact"]
+        document.contact_id = created["contact_id"]
+        audit.record("zoho.contact_create", user=user, subject=name,
+                     zoho_id=document.contact_id)
+    document.save(only=[Document.contact_id])
+
+
+def _attach(config, client, document: Document, created: dict) -> None:
+    kind = created["_type"]
+    zoho_id = created[f"{kind}_id"]
+    field, path = ("receipt", f"/expenses/{zoho_id}/receipt") if kind == "expense" else (
+        "attachment", f"/{kind}s/{zoho_id}/attachment")
+    content = document_store.read(config, document.file)
+    try:
+        client.post_file(path, field, document.filename, content, document.file.media_type)
+    except (ZohoValidationError, ZohoNotFound, ZohoUnavailable) as error:
+        document.warnings = [*document.warnings,
+                             f"Published, but the file could not be attached in Zoho Books "
+                             f"({getattr(error, 'user_message', error)}). Attach it there "
+                             "by hand."]
+        document.save(only=[Document.warnings])
+
+
+def _mark_published(document: Document, record: dict, user, found_again=False) -> None:
+    kind = record["_type"]
+    document.zoho_type = kind
+    document.zoho_id = record[f"{kind}_id"]
+    document.zoho_number = record.get(f"{kind}_number") or record.get("reference_number") or ""
+    document.status = DocumentStatus.PUBLISHED
+    document.publish_state, document.publish_error = "published", ""
+    document.published_at = utcnow()
+    document.save()
+    audit.record("document.publish", user=user, actor=None if user else "worker",
+                 subject=document.filename, after={"type": kind, "number": document.zoho_number,
+                                                    "found_again": found_again},
+                 zoho_id=document.zoho_id)
+
+
+def _reset(document: Document, error: str) -> None:
+    document.publish_state = "failed" if error else ""
+    document.publish_error = error
+    if error:
+        document.status = DocumentStatus.FAILED
+    document.save()
+
+
+def _plain_zoho_error(error: ZohoApiError) -> str:
+    message = getattr(error, "message", "") or str(error)
+    lowered = message.lower()
+    if "tax" in lowered and ("not exist" in lowered or "invalid" in lowered):
+        return (f"Zoho Books refused the tax: {message}. The tax may no longer exist in Zoho "
+                "Books: refresh the lists or pick another tax code, then publish again.")
+    if "account" in lowered and ("not exist" in lowered or "invalid" in lowered):
+        return (f"Zoho Books refused the category: {message}. Refresh the lists or pick "
+                "another category, then publish again.")
+    return (f"Zoho Books refused the document: {message}. Correct it and publish again; "
+            "the file is kept.")

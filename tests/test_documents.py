@@ -1,0 +1,206 @@
+"""Documents: intake checked by content, extraction, review edits, publishing to Zoho."""
+
+import datetime
+import io
+
+import pytest
+
+from models import (
+    AuditEvent,
+    ConnectionSettings,
+    Document,
+    DocumentStatus,
+    StoredFile,
+    SupplierRule,
+    ZohoAccount,
+    ZohoConnection,
+    ZohoContact,
+    ZohoTax,
+)
+from tests import documents as samples
+from tests.conftest import csrf_token
+from tests.zoho_flow import connect, zoho_as_user
+
+
+@pytest.fixture
+def connected(client, auth, admin):
+    auth.login()
+    connect(client, "Atelier Lumière SAS")
+    return ZohoConnection.current()
+
+
+def upload(client, *files):
+    data = {"csrf_token": csrf_token(client, "/documents/"),
+            "files": [(io.BytesIO(content), name) for name, content in files]}
+    return client.post("/documents/upload", data=data, content_type="multipart/form-data",
+                       follow_redirects=True)
+
+
+def test_files_are_checked_by_content_not_name(client, auth, admin):
+    auth.login()
+    page = upload(client, ("invoice.pdf", b"just some text, not a PDF")).text
+    assert "not a PDF, JPEG, PNG or e-invoice XML" in page
+    assert Document.select().count() == 0 and StoredFile.select().count() == 0
+
+
+def test_uploads_are_read_and_stored_once(client, auth, admin):
+    auth.login()
+    pdf = samples.text_pdf()
+    page = upload(client, ("ovh.pdf", pdf), ("ovh-again.pdf", pdf),
+                  ("order.xml", samples.ubl_xml())).text
+    assert "3 documents added" in page
+    assert StoredFile.select().count() == 2
+    text_doc = Document.get(Document.filename == "ovh.pdf")
+    assert text_doc.status is DocumentStatus.TO_REVIEW
+    assert text_doc.method == "text"
+    assert text_doc.supplier_name.startswith("OVH")
+    assert text_doc.total_cents == 12000 and text_doc.sources["total_cents"] == "text"
+    ubl = Document.get(Document.filename == "order.xml")
+    assert ubl.method == "e-invoice" and ubl.sources["number"] == "e-invoice"
+    assert "upload" in client.get("/documents/").text
+
+
+def test_person_edits_win_over_rules_and_defaults(client, connected):
+    tax = ZohoTax.usable(connected.organization_id).first()
+    ConnectionSettings.update(default_cost_tax_id=tax.zoho_id).execute()
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    assert document.tax_id == tax.zoho_id and document.sources["tax_id"] == "default"
+
+    response = client.post(f"/documents/{document.id}", data={
+        "number": "FR-CHANGED", "total_cents": "121,50",
+        "csrf_token": csrf_token(client, f"/documents/{document.id}")}, follow_redirects=True)
+    assert "Saved." in response.text
+    document = Document.get_by_id(document.id)
+    assert document.number == "FR-CHANGED" and document.total_cents == 12150
+    assert set(document.edited) == {"number", "total_cents"}
+    assert document.sources["number"] == "person"
+    assert AuditEvent.get(AuditEvent.action == "document.edit").before["number"] != \
+        "FR-CHANGED"
+
+
+def test_bad_date_is_explained_and_nothing_saved(client, auth, admin):
+    auth.login()
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    page = client.post(f"/documents/{document.id}", data={
+        "issue_date": "31/31/2026", "csrf_token": csrf_token(client, "/documents/")},
+        follow_redirects=True).text
+    assert "nothing was saved" in page
+
+
+def _ready_bill(client, connection, supplier=None):
+    upload(client, ("ovh.pdf", samples.text_pdf(**({"supplier": supplier} if supplier
+                                                     else {}))))
+    document = Document.get()
+    account = ZohoAccount.usable(connection.organization_id).where(
+        ZohoAccount.account_type == "expense").first()
+    client.post(f"/documents/{document.id}", data={
+        "account_id": account.zoho_id, "csrf_token": csrf_token(client, "/documents/")})
+    return Document.get_by_id(document.id)
+
+
+def _publish(client, document, **extra):
+    return client.post(f"/documents/{document.id}/publish",
+                       data={"csrf_token": csrf_token(client, "/documents/"), **extra},
+                       follow_redirects=True)
+
+
+def test_new_supplier_is_asked_first_then_created_and_the_bill_carries_the_file(
+        client, connected, sandbox):
+    document = _ready_bill(client, connected, supplier="ACME SARL")
+    asked = _publish(client, document)
+    assert "Zoho Books will get a new supplier: ACME SARL" in asked.text
+    assert Document.get_by_id(document.id).status is not DocumentStatus.PUBLISHED
+
+    done = _publish(client, document, confirm_new_supplier="yes")
+    assert "Published as Bill" in done.text
+    document = Document.get_by_id(document.id)
+    assert document.status is DocumentStatus.PUBLISHED and document.zoho_id
+    bill = zoho_as_user(sandbox).get(f"/bills/{document.zoho_id}")["bill"]
+    assert bill["vendor_name"] == "ACME SARL"
+    assert bill.get("has_attachment") or bill.get("documents")
+
+
+def test_known_supplier_costs_two_zoho_calls(client, connected, sandbox):
+    vendor = ZohoContact.usable(connected.organization_id).where(
+        ZohoContact.contact_type == "vendor").first()
+    document = _ready_bill(client, connected, supplier=vendor.name)
+    sandbox.admin("POST", "/sandbox/stats/reset")
+    assert "Published as Bill" in _publish(client, document).text
+    calls = sandbox.admin("GET", f"/sandbox/stats?organization_id="
+                                 f"{connected.organization_id}")["calls"]
+    assert calls == {"POST /bills": 1, "POST /bills/{bill_id}/attachment": 1}
+
+
+def test_timeout_after_zoho_accepted_the_bill_makes_no_second_bill(app, client, connected,
+                                                                  sandbox):
+    vendor = ZohoContact.usable(connected.organization_id).where(
+        ZohoContact.contact_type == "vendor").first()
+    document = _ready_bill(client, connected, supplier=vendor.name)
+    app.config["ZOHO_TIMEOUT"] = 1.0
+    sandbox.admin("POST", "/sandbox/faults", timeout_rate=1.0, timeout_sleep_s=1.5,
+                  fault_path="POST /bills")
+    try:
+        _publish(client, document)
+    finally:
+        sandbox.admin("DELETE", "/sandbox/faults")
+        app.config["ZOHO_TIMEOUT"] = 30.0
+    _publish(client, document)
+    bills = zoho_as_user(sandbox).get("/bills", params={"vendor_id": vendor.zoho_id,
+                                                        "bill_number": document.number})
+    assert len(bills["bills"]) == 1
+    assert Document.get_by_id(document.id).status is DocumentStatus.PUBLISHED
+
+
+def test_refused_publish_keeps_the_document_with_zohos_reason(client, connected, sandbox):
+    vendor = ZohoContact.usable(connected.organization_id).where(
+        ZohoContact.contact_type == "vendor").first()
+    document = _ready_bill(client, connected, supplier=vendor.name)
+    Document.update(tax_id="460000000099999999").where(Document.id == document.id).execute()
+    page = _publish(client, document).text
+    document = Document.get_by_id(document.id)
+    assert document.status is DocumentStatus.FAILED
+    assert "refresh the lists or pick another" in document.publish_error
+    assert document.publish_error in page
+    assert client.get(f"/documents/{document.id}/file").status_code == 200
+
+    Document.update(tax_id=None).where(Document.id == document.id).execute()
+    assert "Published as Bill" in _publish(client, document).text
+
+
+def test_missing_fields_are_named(client, connected):
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    page = _publish(client, document).text
+    assert "Fill in the category before publishing." in page
+
+
+def test_supplier_rule_fills_what_a_person_left(client, connected):
+    account = ZohoAccount.usable(connected.organization_id).where(
+        ZohoAccount.account_type == "expense").first()
+    SupplierRule.create(name="OVHcloud", aliases=["OVH SAS"], account_id=account.zoho_id)
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    assert document.account_id == account.zoho_id and document.sources["account_id"] == "rule"
+
+
+def test_original_is_served_without_sniffing(client, auth, admin):
+    auth.login()
+    upload(client, ("order.xml", samples.ubl_xml()))
+    document = Document.get()
+    response = client.get(f"/documents/{document.id}/file")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.mimetype == "text/plain"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+def test_archive_in_bulk(client, auth, admin):
+    auth.login()
+    upload(client, ("ovh.pdf", samples.text_pdf()), ("o.xml", samples.ubl_xml()))
+    ids = [str(d.id) for d in Document.select()]
+    client.post("/documents/bulk", data={"document_ids": ids, "action": "archive",
+                                         "csrf_token": csrf_token(client, "/documents/")})
+    assert Document.select().where(Document.status == DocumentStatus.ARCHIVED).count() == 2
+    assert "No documents yet" not in client.get("/documents/?status=archived").text
+    assert datetime.date.today()

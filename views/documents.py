@@ -1,0 +1,202 @@
+"""Documents: upload, the inbox, and the review page with the original beside the fields."""
+
+import datetime
+
+from flask import Blueprint, Response, current_app, flash, render_template, request
+from flask_login import current_user, login_required
+from huey.exceptions import TaskLockedException
+from playhouse.flask_utils import PaginatedQuery, get_object_or_404
+
+from jobs.documents import extract_documents
+from jobs.writer import WRITER_LOCK
+from models import (
+    Document,
+    DocumentStatus,
+    ZohoAccount,
+    ZohoBankAccount,
+    ZohoConnection,
+    ZohoContact,
+    ZohoTax,
+    utcnow,
+)
+from services import audit, document_processing, document_store, jobs, publishing, zoho
+from views.helpers import see_other
+
+bp = Blueprint("documents", __name__, url_prefix="/documents")
+
+FILTERS = [("", "All open")] + [(status.value, status.label) for status in DocumentStatus]
+MAX_FILES_PER_UPLOAD = 50
+
+
+@bp.get("/")
+@login_required
+def inbox():
+    status = request.args.get("status", "")
+    search = request.args.get("q", "").strip()
+    query = Document.select().order_by(Document.created_at.desc(), Document.id.desc())
+    if status in {s.value for s in DocumentStatus}:
+        query = query.where(Document.status == DocumentStatus(status))
+    else:
+        query = query.where(Document.status != DocumentStatus.ARCHIVED)
+    if search:
+        query = query.where(Document.supplier_name.contains(search)
+                            | Document.number.contains(search)
+                            | Document.filename.contains(search))
+    pages = PaginatedQuery(query, paginate_by=50)
+    return render_template("documents/inbox.html", documents=pages.get_object_list(),
+                           pages=pages, filters=FILTERS, status=status, search=search,
+                           job=jobs.latest(document_processing.KIND))
+
+
+@bp.post("/upload")
+@login_required
+def upload():
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        flash("Choose one or more files to upload.", "error")
+        return see_other("documents.inbox")
+    if len(files) > MAX_FILES_PER_UPLOAD:
+        flash(f"Upload at most {MAX_FILES_PER_UPLOAD} files at once.", "error")
+        return see_other("documents.inbox")
+    added, refused = 0, []
+    for storage in files:
+        try:
+            document_store.add(current_app.config, storage.read(), storage.filename,
+                               source="upload", source_detail=storage.filename,
+                               user=current_user)
+            added += 1
+        except document_store.Rejected as error:
+            refused.append(str(error))
+    if added:
+        job, created = document_processing.request(user=current_user)
+        if created:
+            extract_documents(job.id)
+        flash(f"{added} document{'s' if added > 1 else ''} added; reading them now.",
+              "success")
+    for reason in refused:
+        flash(reason, "error")
+    return see_other("documents.inbox")
+
+
+@bp.get("/<int:document_id>")
+@login_required
+def document_show(document_id):
+    document = get_object_or_404(Document, Document.id == document_id)
+    org = ZohoConnection.current().organization_id
+    return render_template(
+        "documents/show.html", document=document,
+        accounts=ZohoAccount.usable(org), taxes=ZohoTax.usable(org),
+        contacts=ZohoContact.usable(org),
+        paid_through=ZohoBankAccount.usable(org))
+
+
+@bp.get("/<int:document_id>/file")
+@login_required
+def document_file(document_id):
+    """The original, shown inline; never sniffed, and sandboxed unless it is a PDF."""
+    document = get_object_or_404(Document, Document.id == document_id)
+    content = document_store.read(current_app.config, document.file)
+    media_type = document.file.media_type
+    if media_type == "application/xml":
+        media_type = "text/plain; charset=utf-8"
+    response = Response(content, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if media_type != "application/pdf":
+        # Chrome's PDF viewer does not run under a sandboxing policy; everything else does.
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _cents(value: str) -> int | None:
+    value = (value or "").strip().replace(" ", "").replace(",", ".")
+    return document_processing.to_cents(value) if value else None
+
+
+def _date(value: str) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
+
+
+PARSERS = {"net_cents": _cents, "tax_cents": _cents, "total_cents": _cents,
+           "issue_date": _date, "due_date": _date}
+
+
+@bp.post("/<int:document_id>")
+@login_required
+def document_update(document_id):
+    """Save a person's edits; what they change is theirs and rules no longer touch it."""
+    document = get_object_or_404(Document, Document.id == document_id)
+    if document.status is DocumentStatus.PUBLISHED:
+        flash("This document is published in Zoho Books; it can no longer be edited here.",
+              "error")
+        return see_other("documents.document_show", document_id=document.id)
+    before, after = {}, {}
+    try:
+        for name in document_processing.EDITABLE:
+            if name not in request.form:
+                continue
+            raw = request.form[name]
+            value = PARSERS.get(name, lambda v: v.strip() or None)(raw)
+            if value != getattr(document, name):
+                before[name], after[name] = _plain(getattr(document, name)), _plain(value)
+                setattr(document, name, value)
+    except (ValueError, ArithmeticError):
+        flash("A date or an amount is not valid; nothing was saved. Dates look like "
+              "2026-11-21 and amounts like 1234.56.", "error")
+        return see_other("documents.document_show", document_id=document.id)
+    if after:
+        document.edited = sorted(set(document.edited) | set(after))
+        document.sources = {**document.sources, **dict.fromkeys(after, "person")}
+        document.updated_at = utcnow()
+        document.save()
+        audit.record("document.edit", user=current_user, subject=document.filename,
+                     before=before, after=after)
+        flash("Saved.", "success")
+    return see_other("documents.document_show", document_id=document.id)
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+@bp.post("/<int:document_id>/publish")
+@login_required
+def document_publish(document_id):
+    document = get_object_or_404(Document, Document.id == document_id)
+    if document.status is DocumentStatus.PUBLISHED:
+        flash(f"Already published as {document.zoho_type} {document.zoho_number}.", "info")
+        return see_other("documents.document_show", document_id=document.id)
+    confirmed = request.form.get("confirm_new_supplier") == "yes"
+    try:
+        with WRITER_LOCK:
+            publishing.publish(current_app.config, document, current_user,
+                               confirm_new_supplier=confirmed)
+    except TaskLockedException:
+        flash("Bookbridge is writing to Zoho Books for a sync or refresh right now; publish "
+              "again in a minute.", "error")
+    except publishing.NewSupplierNeedsConfirmation as ask:
+        return render_template("documents/confirm_supplier.html", document=document,
+                               name=ask.name)
+    except (publishing.PublishProblem, zoho.ConnectError) as problem:
+        flash(str(problem), "error")
+    else:
+        flash(f"Published as {document.zoho_type.capitalize()} {document.zoho_number}.",
+              "success")
+    return see_other("documents.document_show", document_id=document.id)
+
+
+@bp.post("/bulk")
+@login_required
+def bulk_update():
+    ids = [int(i) for i in request.form.getlist("document_ids") if i.isdigit()]
+    action = request.form.get("action")
+    if action != "archive" or not ids:
+        flash("Select documents and an action.", "error")
+        return see_other("documents.inbox")
+    archived = (Document.update(status=DocumentStatus.ARCHIVED, updated_at=utcnow())
+                .where(Document.id.in_(ids), Document.status != DocumentStatus.PUBLISHED)
+                .execute())
+    audit.record("document.archive", user=current_user, after={"ids": ids})
+    flash(f"{archived} document{'s' if archived != 1 else ''} archived.", "success")
+    return see_other("documents.inbox")

@@ -104,7 +104,7 @@ def apply_extraction(document: Document, result) -> None:
             setattr(document, column, to_cents(value))
             sources[column] = result.fields[name].source
     breakdown = result.value("vat_breakdown") or []
-    document.vat_breakdown = [{key: str(value) for key, value in row.items()}
+    document.vat_breakdown = [{key: _text(value) for key, value in row.items()}
                               for row in breakdown]
     document.lines = [{"description": line.description,
                        "quantity": _text(line.quantity), "unit_price": _text(line.unit_price),

@@ -6,6 +6,7 @@ document found in that state (a timeout, a crash) is looked up in Zoho before an
 sent again: by vendor and bill number, or by reference number.
 """
 
+import datetime
 import logging
 
 from integrations.zoho_books import (
@@ -20,6 +21,8 @@ from services.bank_lines import money
 
 log = logging.getLogger(__name__)
 
+# After an unknown outcome, Zoho may still be working: wait this long before sending again.
+UNKNOWN_OUTCOME_GRACE = datetime.timedelta(seconds=60)
 LABELS = {"supplier_name": "supplier", "number": "number", "issue_date": "date",
           "total_cents": "total", "account_id": "category",
           "paid_through_account_id": "paid from", "contact_id": "customer"}
@@ -66,20 +69,26 @@ def publish(config, document: Document, user, *, confirm_new_supplier: bool = Fa
 
 
 def _publish_with(client, config, document: Document, user, confirm_new_supplier) -> None:
-    if document.publish_state == "publishing" and _settle_unknown(client, document):
-        return
+    if document.publish_state == "publishing":
+        if _settle_unknown(client, document):
+            return
+        if utcnow() - document.updated_at < UNKNOWN_OUTCOME_GRACE:
+            raise PublishProblem("Zoho Books has not confirmed the last attempt yet. Publish "
+                                 "again in a minute: Bookbridge looks it up first.")
     if document.kind == "cost" and document.supplier_name.strip():
         _ensure_supplier(client, document, user, confirm_new_supplier)
     document.publish_state, document.publish_error = "publishing", ""
-    document.save(only=[Document.publish_state, Document.publish_error])
+    document.updated_at = utcnow()
+    document.save(only=[Document.publish_state, Document.publish_error, Document.updated_at])
     try:
         created = _create(client, document)
     except ZohoUnavailable:
         if _settle_unknown(client, document):
             return
-        _reset(document, "")
-        raise PublishProblem("Zoho Books did not answer, and nothing was created there. "
-                             "Try again in a few minutes.") from None
+        # Zoho may still be creating it: keep "publishing" so the next try looks first.
+        raise PublishProblem("Zoho Books did not confirm the document. Publish again in a "
+                             "minute: Bookbridge first checks whether it arrived, so it is "
+                             "never created twice.") from None
     except ZohoApiError as error:
         _reset(document, _plain_zoho_error(error))
         raise PublishProblem(document.publish_error) from None

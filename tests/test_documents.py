@@ -207,3 +207,18 @@ def test_archive_in_bulk(client, auth, admin):
     assert Document.select().where(Document.status == DocumentStatus.ARCHIVED).count() == 2
     assert "No documents yet" not in client.get("/documents/?status=archived").text
     assert datetime.date.today()
+
+
+def test_the_whole_review_form_saves(client, connected):
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    form = {"kind": "cost", "supplier_name": "OVHcloud", "contact_id": "", "number": "N-1",
+            "issue_date": "2026-11-02", "due_date": "", "currency": "EUR", "net_cents": "100",
+            "tax_cents": "20", "total_cents": "120", "tax_id": "", "account_id": "",
+            "payment": "bill", "paid_through_account_id": "", "description": "",
+            "csrf_token": csrf_token(client, "/documents/")}
+    page = client.post(f"/documents/{document.id}", data=form, follow_redirects=True).text
+    assert "Saved." in page
+    document = Document.get_by_id(document.id)
+    assert document.description == "" and document.due_date is None
+    assert document.contact_id is None and document.number == "N-1"

@@ -118,8 +118,14 @@ def _date(value: str) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if value else None
 
 
+def _choice(value: str) -> str | None:
+    """A Zoho id from a select: empty means none chosen."""
+    return value.strip() or None
+
+
 PARSERS = {"net_cents": _cents, "tax_cents": _cents, "total_cents": _cents,
-           "issue_date": _date, "due_date": _date}
+           "issue_date": _date, "due_date": _date, "contact_id": _choice, "tax_id": _choice,
+           "account_id": _choice, "paid_through_account_id": _choice}
 
 
 @bp.post("/<int:document_id>")
@@ -137,7 +143,7 @@ def document_update(document_id):
             if name not in request.form:
                 continue
             raw = request.form[name]
-            value = PARSERS.get(name, lambda v: v.strip() or None)(raw)
+            value = PARSERS.get(name, str.strip)(raw)
             if value != getattr(document, name):
                 before[name], after[name] = _plain(getattr(document, name)), _plain(value)
                 setattr(document, name, value)

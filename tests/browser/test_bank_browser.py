@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
-from tests.browser.test_connections_browser import consent_and_pick, sign_in
+from tests.browser.test_connections_browser import consent_and_pick, disconnect_zoho, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +45,4 @@ def test_admin_connects_qonto_imports_history_and_reads_the_sync_history(page):
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#qonto-disconnect").click()
     expect(page.get_by_text("Qonto is disconnected")).to_be_visible()
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.locator("#disconnect-button").click()
-    expect(page.get_by_text("Zoho Books is disconnected")).to_be_visible()
+    disconnect_zoho(page)

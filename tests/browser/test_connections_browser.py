@@ -36,6 +36,14 @@ def consent_and_pick(page, button_id, organisation):
     page.locator("#finish-button").click()
 
 
+def disconnect_zoho(page):
+    """Leave Zoho disconnected, as the next browser test expects to find it."""
+    page.goto("/connections/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#disconnect-button").click()
+    expect(page.get_by_text("Zoho Books is disconnected")).to_be_visible()
+
+
 def wait_for_refresh_banner(page, text):
     banner = page.locator("#refresh-job")
     expect(banner).to_contain_text(text, timeout=30_000)

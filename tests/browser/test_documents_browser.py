@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tests import documents as samples
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
-from tests.browser.test_connections_browser import consent_and_pick, sign_in
+from tests.browser.test_connections_browser import consent_and_pick, disconnect_zoho, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,4 @@ def test_upload_review_fix_a_field_and_publish(page, tmp_path):
     expect(page.locator("#published")).to_contain_text("Published as Bill")
     screenshot(page, "22-published")
 
-    page.goto("/connections/")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.locator("#disconnect-button").click()
-    expect(page.get_by_text("Zoho Books is disconnected")).to_be_visible()
+    disconnect_zoho(page)

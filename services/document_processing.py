@@ -22,10 +22,6 @@ EDITABLE = ("kind", "supplier_name", "contact_id", "number", "issue_date", "due_
             "payment", "paid_through_account_id", "description")
 
 
-class TryAgainLater(Exception):
-    """Never raised: extraction has no passing failure (kept for the job runner)."""
-
-
 def request(user=None) -> tuple[Job, bool]:
     return jobs.start(KIND, user=user)
 
@@ -35,7 +31,7 @@ def waiting_documents():
         Document.id)
 
 
-def run(config, job_id: int, *, retries_left: int = 0) -> None:
+def run(config, job_id: int) -> None:
     """Read every document waiting, including ones that arrive while this job runs."""
     job = Job.get_by_id(job_id)
     if not job.is_active:

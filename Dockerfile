@@ -13,6 +13,12 @@ ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
+# Tesseract reads scanned receipts (French and English).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng \
+ && rm -rf /var/lib/apt/lists/*
+
 # Runtime dependencies only (requirements-dev.txt is for tests), in a venv: Debian's pip
 # refuses to install into the system Python.
 COPY requirements.txt /tmp/requirements.txt

@@ -105,13 +105,15 @@ def _register_blueprints(app: Flask) -> None:
         documents,
         health,
         jobs,
+        review,
         rules,
         settings,
+        suppliers,
         users,
     )
 
     for module in (auth, connections, settings, users, audit, health, jobs, bank, rules,
-                   documents):
+                   documents, suppliers, review):
         app.register_blueprint(module.bp)
     csrf.exempt(health.bp)
 

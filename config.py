@@ -13,7 +13,7 @@ ENV_PREFIX = "BOOKBRIDGE_"
 
 # Environment values that are not strings.
 _BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY"}
-_INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS"}
+_INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS", "IMAP_PORT"}
 _FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT", "ZOHO_TIMEOUT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",
                "BANK_SETTLE_AFTER"}
 
@@ -47,6 +47,15 @@ def _defaults(data_dir: Path) -> dict:
         "TIME_ZONE": "Europe/Paris",
         "ADMIN_EMAIL": "",
         "ADMIN_PASSWORD": "",
+        # The watched folder for scanners; empty means DATA_DIR/inbox.
+        "INBOX_DIR": "",
+        # The mailbox whose unread mail's attachments become documents; no host, no mail.
+        "IMAP_HOST": "",
+        "IMAP_PORT": 993,
+        "IMAP_SSL": "ssl",  # ssl, starttls or none (none only for a local test server)
+        "IMAP_USER": "",
+        "IMAP_PASSWORD": "",
+        "IMAP_FOLDER": "INBOX",
     }
 
 

@@ -6,8 +6,9 @@ from huey import crontab
 
 from jobs import runtime
 from jobs.queue import huey
-from models import db
-from services import document_processing
+from jobs.writer import WRITER_LOCK
+from models import Document, db
+from services import audit, document_processing, publishing, zoho
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +18,35 @@ def extract_documents(job_id: int, task=None) -> None:
     config = runtime.current()
     with db.connection_context():
         try:
-            document_processing.run(config, job_id)
+            read = document_processing.run(config, job_id)
         except Exception:
             log.exception("document extraction job %s crashed", job_id)
             document_processing.crashed(job_id)
             raise
+        wanted = [document.id for document in Document.select().where(Document.id.in_(read))
+                  if document_processing.auto_publish_wanted(config, document)]
+    for document_id in wanted:
+        publish_automatically(document_id)
+
+
+@huey.task(retries=3, retry_delay=60)
+def publish_automatically(document_id: int) -> None:
+    """Publish a ready document of a supplier set to auto-publish (see Supplier rules)."""
+    config = runtime.current()
+    with db.connection_context():
+        document = Document.get_or_none(Document.id == document_id)
+        if document is None or not document_processing.auto_publish_wanted(config, document):
+            return
+        try:
+            with WRITER_LOCK:
+                publishing.publish(config, document, None)
+        except publishing.NewSupplierNeedsConfirmation as ask:
+            note = (f"Not published automatically: Zoho Books would get a new supplier, "
+                    f"{ask.name}. Publish it by hand to confirm.")
+            Document.update(publish_error=note).where(Document.id == document.id).execute()
+        except (publishing.PublishProblem, zoho.ConnectError) as problem:
+            audit.record("document.auto_publish_failed", actor="worker",
+                         subject=document.filename, detail=str(problem))
 
 
 @huey.periodic_task(crontab(minute="*"))

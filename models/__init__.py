@@ -14,7 +14,13 @@ from models.bank import (
     SyncRun,
 )
 from models.base import db, utcnow
-from models.documents import Document, DocumentStatus, StoredFile, SupplierRule
+from models.documents import (
+    Document,
+    DocumentStatus,
+    DuplicateDecision,
+    StoredFile,
+    SupplierRule,
+)
 from models.jobs import Job, JobStatus
 from models.users import LoginThrottle, Role, User
 from models.zoho import (
@@ -53,6 +59,7 @@ MODELS = [
     StoredFile,
     Document,
     SupplierRule,
+    DuplicateDecision,
 ]
 
 __all__ = [
@@ -62,6 +69,7 @@ __all__ = [
     "CategorisationRule",
     "Document",
     "DocumentStatus",
+    "DuplicateDecision",
     "StoredFile",
     "SupplierRule",
     "PushBatch",

@@ -110,3 +110,16 @@ class SupplierRule(BaseModel):
     version = IntegerField(default=1)
     updated_at = DateTimeField(default=utcnow)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+
+class DuplicateDecision(BaseModel):
+    """A person's answer to "is this a duplicate of that?", kept for the pair for good."""
+
+    document = ForeignKeyField(Document, backref="duplicate_decisions", on_delete="CASCADE")
+    other = ForeignKeyField(Document, backref="+", on_delete="CASCADE")
+    decision = CharField()  # not_duplicate, same_document
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("document", "other"), True),)

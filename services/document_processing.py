@@ -31,13 +31,14 @@ def waiting_documents():
         Document.id)
 
 
-def run(config, job_id: int) -> None:
-    """Read every document waiting, including ones that arrive while this job runs."""
+def run(config, job_id: int) -> list[int]:
+    """Read every document waiting, including ones that arrive while this job runs;
+    returns the ids of the documents read."""
     job = Job.get_by_id(job_id)
     if not job.is_active:
-        return
+        return []
     jobs.begin(job)
-    done = 0
+    done, read = 0, []
     while True:
         batch = list(waiting_documents().limit(20))
         if not batch:
@@ -47,8 +48,10 @@ def run(config, job_id: int) -> None:
             jobs.progress(job, f"Reading {document.filename} ({left} waiting)",
                           counts={"read": done})
             process(config, document)
+            read.append(document.id)
             done += 1
     jobs.succeed(job, f"Read {done} document{'s' if done != 1 else ''}.")
+    return read
 
 
 def crashed(job_id: int) -> None:
@@ -74,11 +77,46 @@ def process(config, document: Document) -> None:
         return
     apply_extraction(document, result)
     apply_rules_and_defaults(document)
-    document.status = DocumentStatus.TO_REVIEW
     document.updated_at = utcnow()
     document.save()
+    after_change(document)
     audit.record("document.extract", actor="worker", subject=document.filename,
                  after={"method": document.method, "warnings": document.warnings})
+
+
+def after_change(document: Document) -> None:
+    """Re-check duplicates and readiness after extraction or an edit."""
+    from services import duplicates
+
+    duplicates.flag(document)
+    refresh_status(document)
+
+
+def refresh_status(document: Document) -> None:
+    """Ready when nothing is missing, nothing looks wrong and it is not a suspected duplicate;
+    to review otherwise. Published, archived and processing documents keep their status."""
+    from services.publishing import missing_fields
+
+    if document.status in (DocumentStatus.PUBLISHED, DocumentStatus.ARCHIVED):
+        return
+    if document.publish_state == "failed":
+        return  # a refused publish stays "failed", with Zoho's reason, until published
+    pending_duplicate = document.duplicate_of_id and document.duplicate_decision != \
+        "not_duplicate"
+    ready = not missing_fields(document) and not document.warnings and not pending_duplicate
+    status = DocumentStatus.READY if ready else DocumentStatus.TO_REVIEW
+    if status is not document.status:
+        document.status = status
+        document.save(only=[Document.status])
+
+
+def auto_publish_wanted(config, document: Document) -> bool:
+    """Auto-publishing is on, the supplier's rule allows it, and the document is ready."""
+    if document.status is not DocumentStatus.READY or not ConnectionSettings.current() \
+            .auto_publish:
+        return False
+    rule = rule_for(document.supplier_name)
+    return bool(rule and rule.auto_publish)
 
 
 def apply_extraction(document: Document, result) -> None:
@@ -111,15 +149,11 @@ def apply_extraction(document: Document, result) -> None:
 
 def apply_rules_and_defaults(document: Document) -> None:
     """Fill what a person has not set from the supplier rule, then the default taxes."""
+    from services import supplier_rules  # it imports this module
+
+    if document.kind == "cost":
+        supplier_rules.apply_rule(document, rule_for(document.supplier_name))
     sources = dict(document.sources)
-    rule = rule_for(document.supplier_name)
-    if rule:
-        for name in ("contact_id", "account_id", "tax_id", "payment",
-                     "paid_through_account_id"):
-            value = getattr(rule, name)
-            if value and name not in document.edited:
-                setattr(document, name, value)
-                sources[name] = "rule"
     if not document.tax_id and "tax_id" not in document.edited:
         settings = ConnectionSettings.current()
         default = (settings.default_cost_tax_id if document.kind == "cost"

@@ -384,6 +384,18 @@ class StoredTokens:
                 if datetime.datetime.fromisoformat(stamp) > cutoff]
 
 
+def web_link(config, record_type: str, record_id: str | None) -> str:
+    """Where a bill, expense or invoice opens in Zoho Books' web app (the sandbox's home page
+    in the demo, which has no web app)."""
+    if not record_id:
+        return ""
+    if is_sandbox(config):
+        return config["ZOHO_ACCOUNTS_URL"].rstrip("/") + "/"
+    connection = ZohoConnection.current()
+    domain = connection.accounts_server.replace("https://accounts.", "https://books.")
+    return f"{domain}/app/{connection.organization_id}#/{record_type}s/{record_id}"
+
+
 def books_client(config, connection: ZohoConnection | None = None, on_wait=None) -> ZohoBooksClient:
     """A Books client for the connected organisation, sharing the per-minute budget."""
     connection = connection or ZohoConnection.current()

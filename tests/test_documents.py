@@ -222,3 +222,38 @@ def test_the_whole_review_form_saves(client, connected):
     document = Document.get_by_id(document.id)
     assert document.description == "" and document.due_date is None
     assert document.contact_id is None and document.number == "N-1"
+
+
+def test_auto_publish_for_a_supplier_that_has_it(client, connected, sandbox):
+    vendor = ZohoContact.usable(connected.organization_id).where(
+        ZohoContact.contact_type == "vendor").first()
+    account = ZohoAccount.usable(connected.organization_id).where(
+        ZohoAccount.account_type == "expense").first()
+    SupplierRule.create(name=vendor.name, contact_id=vendor.zoho_id, account_id=account.zoho_id,
+                        auto_publish=True)
+    upload(client, ("a.pdf", samples.text_pdf(supplier_name=vendor.name)))
+    assert Document.get().status is DocumentStatus.READY  # the installation switch is off
+
+    ConnectionSettings.update(auto_publish=True).execute()
+    upload(client, ("b.pdf", samples.text_pdf(supplier_name=vendor.name,
+                                               title="Facture N° FR-2026-0194",
+                                               issue_date="20/03/2026")))
+    document = Document.get(Document.filename == "b.pdf")
+    assert document.status is DocumentStatus.PUBLISHED and document.zoho_type == "bill"
+    assert AuditEvent.get(AuditEvent.action == "document.publish").actor == "worker"
+
+
+def test_a_suspected_duplicate_is_not_auto_published(client, connected, sandbox):
+    vendor = ZohoContact.usable(connected.organization_id).where(
+        ZohoContact.contact_type == "vendor").first()
+    account = ZohoAccount.usable(connected.organization_id).where(
+        ZohoAccount.account_type == "expense").first()
+    SupplierRule.create(name=vendor.name, contact_id=vendor.zoho_id, account_id=account.zoho_id,
+                        auto_publish=True)
+    ConnectionSettings.update(auto_publish=True).execute()
+    pdf = samples.text_pdf(supplier_name=vendor.name)
+    upload(client, ("first.pdf", pdf))
+    upload(client, ("again.pdf", pdf))
+    again = Document.get(Document.filename == "again.pdf")
+    assert again.duplicate_reason == "same file"
+    assert again.status is DocumentStatus.TO_REVIEW

@@ -85,6 +85,7 @@ def document_show(document_id):
     org = ZohoConnection.current().organization_id
     return render_template(
         "documents/show.html", document=document,
+        zoho_link=zoho.web_link(current_app.config, document.zoho_type, document.zoho_id),
         accounts=ZohoAccount.usable(org), taxes=ZohoTax.usable(org),
         contacts=ZohoContact.usable(org),
         paid_through=ZohoBankAccount.usable(org))
@@ -151,15 +152,48 @@ def document_update(document_id):
         flash("A date or an amount is not valid; nothing was saved. Dates look like "
               "2026-11-21 and amounts like 1234.56.", "error")
         return see_other("documents.document_show", document_id=document.id)
+    if request.form.get("acknowledge_warnings") == "yes" and document.warnings:
+        before["warnings"], after["warnings"] = document.warnings, []
+        document.warnings = []
     if after:
-        document.edited = sorted(set(document.edited) | set(after))
-        document.sources = {**document.sources, **dict.fromkeys(after, "person")}
+        document.edited = sorted(set(document.edited) | set(after) - {"warnings"})
+        document.sources = {**document.sources,
+                             **dict.fromkeys(set(after) - {"warnings"}, "person")}
         document.updated_at = utcnow()
         document.save()
         audit.record("document.edit", user=current_user, subject=document.filename,
                      before=before, after=after)
-        flash("Saved.", "success")
+        document_processing.after_change(document)
+        flash("Saved." if document.status is not DocumentStatus.READY
+              else "Saved. It is ready to publish.", "success")
     return see_other("documents.document_show", document_id=document.id)
+
+
+def _publish_many(ids: list[int]):
+    """Publish the selected documents one by one; say what happened to each."""
+    published, problems = 0, []
+    documents = Document.select().where(Document.id.in_(ids),
+                                        Document.status != DocumentStatus.PUBLISHED)
+    try:
+        with WRITER_LOCK:
+            for document in documents:
+                try:
+                    publishing.publish(current_app.config, document, current_user)
+                    published += 1
+                except publishing.NewSupplierNeedsConfirmation as ask:
+                    problems.append(f"{document.filename}: Zoho Books would get a new "
+                                    f"supplier, {ask.name}; open it to confirm.")
+                except (publishing.PublishProblem, zoho.ConnectError) as problem:
+                    problems.append(f"{document.filename}: {problem}")
+    except TaskLockedException:
+        flash("Bookbridge is writing to Zoho Books for a sync or refresh right now; publish "
+              "again in a minute.", "error")
+        return see_other("documents.inbox")
+    flash(f"{published} document{'s' if published != 1 else ''} published.",
+          "success" if published else "info")
+    for problem in problems:
+        flash(problem, "error")
+    return see_other("documents.inbox")
 
 
 def _plain(value):
@@ -197,9 +231,11 @@ def document_publish(document_id):
 def bulk_update():
     ids = [int(i) for i in request.form.getlist("document_ids") if i.isdigit()]
     action = request.form.get("action")
-    if action != "archive" or not ids:
+    if action not in ("archive", "publish") or not ids:
         flash("Select documents and an action.", "error")
         return see_other("documents.inbox")
+    if action == "publish":
+        return _publish_many(ids)
     archived = (Document.update(status=DocumentStatus.ARCHIVED, updated_at=utcnow())
                 .where(Document.id.in_(ids), Document.status != DocumentStatus.PUBLISHED)
                 .execute())

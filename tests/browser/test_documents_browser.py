@@ -17,7 +17,7 @@ def test_upload_review_fix_a_field_and_publish(page, tmp_path):
 
     invoice = tmp_path / "ovh-facture.pdf"
     invoice.write_bytes(samples.text_pdf(supplier_name="Imprimerie Nouvelle SARL"))
-    page.get_by_role("link", name="Documents").click()
+    page.get_by_role("link", name="Documents", exact=True).click()
     page.locator("#upload-files").set_input_files(str(invoice))
     page.locator("#upload-button").click()
     expect(page.get_by_text("1 document added")).to_be_visible()
@@ -39,5 +39,16 @@ def test_upload_review_fix_a_field_and_publish(page, tmp_path):
     page.locator("#confirm-supplier").click()
     expect(page.locator("#published")).to_contain_text("Published as Bill")
     screenshot(page, "22-published")
+
+    # The same invoice again: flagged as a duplicate of the published one.
+    page.get_by_role("link", name="Documents", exact=True).click()
+    page.locator("#upload-files").set_input_files(str(invoice))
+    page.locator("#upload-button").click()
+    expect(page.locator("#documents tbody tr").first).to_contain_text("To review",
+                                                                      timeout=30_000)
+    page.locator("#documents tbody tr").first.get_by_role("link").click()
+    expect(page.get_by_text("Possible duplicate")).to_be_visible()
+    expect(page.get_by_text("same file")).to_be_visible()
+    screenshot(page, "23-duplicate")
 
     disconnect_zoho(page)

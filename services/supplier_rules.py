@@ -1,0 +1,276 @@
+"""Supplier rules: what Bookbridge knows about a supplier, applied to its unpublished documents.
+
+Precedence, highest first: a person's edit (`Document.edited`), then the supplier rule, then
+the default tax settings. Saving a rule applies it again to the supplier's unpublished
+documents; a value a person chose is never overwritten.
+"""
+
+import datetime
+
+from peewee import IntegrityError
+
+from models import ConnectionSettings, Document, DocumentStatus, SupplierRule, db, utcnow
+from services import audit, document_processing
+from services.document_processing import rule_for
+
+# Document fields a rule sets, in the order they are shown.
+APPLIED = ("contact_id", "account_id", "tax_id", "payment", "paid_through_account_id")
+PAYMENTS = {"bill": "Bill to pay", "expense": "Expense, already paid"}
+FROM_THE_DOCUMENT = ("e-invoice", "text", "ocr")
+AUTO_PUBLISH_NEEDS_CATEGORY = ("Choose a category first: auto-publishing needs one, as Dext "
+                               "advises.")
+
+
+class SupplierRuleError(Exception):
+    """A supplier rule that cannot be saved, with the reason in plain words."""
+
+
+def ordered():
+    return SupplierRule.select().order_by(SupplierRule.name)
+
+
+def _fold(name: str) -> str:
+    """How supplier names are compared (the same as `document_processing.rule_for`)."""
+    return (name or "").strip().casefold()
+
+
+def names_of(rule: SupplierRule) -> set[str]:
+    return {_fold(name) for name in [rule.name, *(rule.aliases or [])] if _fold(name)}
+
+
+def _open_documents():
+    """Documents a rule may still change: read, not published, archived or being published."""
+    return Document.select().where(
+        Document.status.not_in([DocumentStatus.PROCESSING, DocumentStatus.PUBLISHED,
+                                DocumentStatus.ARCHIVED]),
+        Document.publish_state.not_in(["publishing", "published"]),
+        Document.kind == "cost", Document.supplier_name != "",
+    ).order_by(Document.id)
+
+
+def covered(rule: SupplierRule, names: set[str] | None = None) -> list[Document]:
+    """The unpublished documents of this supplier (by its name or an alias)."""
+    wanted = names_of(rule) if names is None else names
+    return [document for document in _open_documents()
+            if _fold(document.supplier_name) in wanted]
+
+
+def coverage(rules) -> dict[int, int]:
+    """rule id -> how many unpublished documents it covers, reading the documents once."""
+    owner = {name: rule.id for rule in rules for name in names_of(rule)}
+    counts = dict.fromkeys(owner.values(), 0)
+    for document in _open_documents().select(Document.supplier_name):
+        rule_id = owner.get(_fold(document.supplier_name))
+        if rule_id is not None:
+            counts[rule_id] += 1
+    return counts
+
+
+# Validation and saving
+
+
+def _clean(fields: dict, rule: SupplierRule | None) -> dict:
+    values = _snapshot(rule) if rule else {
+        "name": "", "aliases": [], "contact_id": None, "account_id": None, "tax_id": None,
+        "payment": "bill", "paid_through_account_id": None, "payment_terms_days": None,
+        "auto_publish": False}
+    values.pop("version", None)
+    values.update({key: value for key, value in fields.items() if key in values})
+    values["name"] = (values["name"] or "").strip()
+    for name in ("contact_id", "account_id", "tax_id", "paid_through_account_id"):
+        values[name] = (values[name] or "").strip() or None
+    values["auto_publish"] = bool(values["auto_publish"])
+    aliases = values["aliases"]
+    if isinstance(aliases, str) or not isinstance(aliases, list | tuple):
+        raise SupplierRuleError("Aliases must be a list of names.")
+    if any(not isinstance(alias, str) or not alias.strip() for alias in aliases):
+        raise SupplierRuleError("An alias is blank: remove it or give it a name.")
+    values["aliases"] = [alias.strip() for alias in aliases]
+    return values
+
+
+def validate(values: dict, rule: SupplierRule | None = None) -> None:
+    if not values["name"]:
+        raise SupplierRuleError("Give the supplier's name, as it appears on its documents.")
+    seen = {_fold(values["name"])}
+    for alias in values["aliases"]:
+        if _fold(alias) in seen:
+            raise SupplierRuleError(f"“{alias}” is listed twice (aliases are compared "
+                                    "without case): keep it once.")
+        seen.add(_fold(alias))
+    others = SupplierRule.select()
+    if rule is not None and rule.id is not None:
+        others = others.where(SupplierRule.id != rule.id)
+    for other in others:
+        for name in [values["name"], *values["aliases"]]:
+            if _fold(name) in names_of(other):
+                raise SupplierRuleError(f"“{name}” is already a name of the supplier rule "
+                                        f"“{other.name}”: a supplier has one rule.")
+    if values["payment"] not in PAYMENTS:
+        raise SupplierRuleError("Choose a bill to pay or an expense already paid.")
+    days = values["payment_terms_days"]
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 0 <= days <= 365):
+        raise SupplierRuleError("Payment terms are a number of days from 0 to 365.")
+    if values["auto_publish"]:
+        if not values["account_id"]:
+            raise SupplierRuleError(AUTO_PUBLISH_NEEDS_CATEGORY)
+        if values["payment"] == "expense" and not values["paid_through_account_id"]:
+            raise SupplierRuleError("Choose the account the expenses are paid from: "
+                                    "auto-publishing an expense needs it.")
+
+
+def save(user, fields: dict, rule: SupplierRule | None = None) -> SupplierRule:
+    """Create or change a rule, then apply it again to its supplier's unpublished documents.
+
+    `fields` may be partial when changing a rule. The number of documents changed is left
+    on the returned rule as `rule.reapplied`.
+    """
+    values = _clean(fields, rule)
+    validate(values, rule)
+    before = _snapshot(rule) if rule else None
+    old_names = names_of(rule) if rule else set()
+    try:
+        with db.atomic():
+            if rule is None:
+                rule = SupplierRule(version=0, created_by=getattr(user, "id", None))
+            for name, value in values.items():
+                setattr(rule, name, value)
+            rule.version += 1
+            rule.updated_at = utcnow()
+            rule.save()
+    except IntegrityError:
+        raise SupplierRuleError(f"There is already a supplier rule named "
+                                f"“{values['name']}”.") from None
+    audit.record("supplier_rule.save", user=user, subject=f"{rule.name} (v{rule.version})",
+                 before=before, after=_snapshot(rule))
+    rule.reapplied = reapply(rule, user, also=old_names - names_of(rule))
+    return rule
+
+
+def delete(user, rule: SupplierRule) -> int:
+    """Delete a rule; what it had set on unpublished documents goes back to the defaults."""
+    snapshot, names = _snapshot(rule), names_of(rule)
+    rule.delete_instance()
+    audit.record("supplier_rule.delete", user=user, subject=rule.name, before=snapshot)
+    return _apply_to([document for document in _open_documents()
+                      if _fold(document.supplier_name) in names], user)
+
+
+def from_document(document: Document, user) -> SupplierRule:
+    """Turn a person's choices on a document into its supplier's rule (new or updated)."""
+    name = (document.supplier_name or "").strip()
+    if not name:
+        raise SupplierRuleError("This document has no supplier name: fill it in and save "
+                                "first.")
+    fields = {field: getattr(document, field) for field in APPLIED}
+    rule = rule_for(name)
+    if rule is None:
+        fields["name"] = name
+    return save(user, fields, rule)
+
+
+# Applying
+
+
+def reapply(rule: SupplierRule, user, also: set[str] = frozenset()) -> int:
+    """Apply the rule to its supplier's unpublished documents; how many changed.
+
+    `also` names suppliers the rule no longer covers (a removed alias, a new name): their
+    documents lose what this rule had set, or get the rule now matching them.
+    """
+    return _apply_to(covered(rule, names_of(rule) | set(also)), user)
+
+
+def _apply_to(documents: list[Document], user) -> int:
+    changed = 0
+    settings = ConnectionSettings.current()
+    with db.atomic():
+        for document in documents:
+            sources = dict(document.sources or {})
+            before, after = apply_rule(document, rule_for(document.supplier_name), settings)
+            if not after and document.sources == sources:
+                continue
+            document.updated_at = utcnow()
+            document.save(only=[*(getattr(Document, name) for name in after),
+                                Document.sources, Document.updated_at])
+            if after:  # a value changed, not only where an equal value came from
+                audit.record("document.rule_applied", user=user, subject=document.filename,
+                             before=before, after=after)
+                changed += 1
+            document_processing.refresh_status(document)
+    return changed
+
+
+def apply_rule(document: Document, rule: SupplierRule | None,
+               settings: ConnectionSettings | None = None) -> tuple[dict, dict]:
+    """Set the rule's values on the document (not saved), keeping a person's edits.
+
+    Without a rule, values a rule had set go back to the defaults. Returns the changes as
+    plain (before, after) dicts; empty when nothing changed.
+    """
+    edited = set(document.edited or [])
+    sources = dict(document.sources or {})
+    targets = {}
+    for name in APPLIED:
+        if name in edited:
+            continue
+        value = getattr(rule, name) if rule else None
+        if value:
+            targets[name] = (value, "rule")
+        elif sources.get(name) == "rule":
+            targets[name] = _fallback(document, name, settings)
+    due = _due_date(document, rule, sources, edited)
+    if due is not None:
+        targets["due_date"] = due
+    before, after = {}, {}
+    for name, (value, source) in targets.items():
+        if source is None:
+            sources.pop(name, None)
+        else:
+            sources[name] = source
+        if getattr(document, name) != value:
+            before[name], after[name] = _plain(getattr(document, name)), _plain(value)
+            setattr(document, name, value)
+    document.sources = sources
+    return before, after
+
+
+def _fallback(document: Document, name: str, settings) -> tuple:
+    """What a field gets when no rule sets it: the default tax, a bill, or nothing."""
+    if name == "payment":
+        return "bill", None
+    if name == "tax_id":
+        settings = settings or ConnectionSettings.current()
+        default = (settings.default_cost_tax_id if document.kind == "cost"
+                   else settings.default_sales_tax_id)
+        if default:
+            return default, "default"
+    return None, None
+
+
+def _due_date(document: Document, rule, sources: dict, edited: set) -> tuple | None:
+    """The due date from the rule's payment terms, unless the document itself gives one."""
+    if "due_date" in edited or sources.get("due_date") in FROM_THE_DOCUMENT:
+        return None
+    if document.due_date is not None and sources.get("due_date") != "rule":
+        return None
+    if rule and rule.payment_terms_days is not None and document.issue_date:
+        return (document.issue_date + datetime.timedelta(days=rule.payment_terms_days),
+                "rule")
+    if sources.get("due_date") == "rule":
+        return None, None
+    return None
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+def _snapshot(rule: SupplierRule) -> dict:
+    return {"name": rule.name, "aliases": list(rule.aliases or []),
+            "contact_id": rule.contact_id, "account_id": rule.account_id,
+            "tax_id": rule.tax_id, "payment": rule.payment,
+            "paid_through_account_id": rule.paid_through_account_id,
+            "payment_terms_days": rule.payment_terms_days,
+            "auto_publish": rule.auto_publish, "version": rule.version}

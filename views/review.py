@@ -1,0 +1,31 @@
+"""Review decisions on a document that are not edits: is it a duplicate or not."""
+
+from flask import Blueprint, flash, request
+from flask_login import current_user, login_required
+from playhouse.flask_utils import get_object_or_404
+
+from models import Document
+from services import duplicates
+from views.helpers import see_other
+
+bp = Blueprint("review", __name__)
+
+
+@bp.post("/documents/<int:document_id>/duplicate")
+@login_required
+def duplicate_decide(document_id):
+    """Remember "not a duplicate" for the pair, or archive this copy as the same document."""
+    document = get_object_or_404(Document, Document.id == document_id)
+    match = document.duplicate_of
+    try:
+        duplicates.decide(document, request.form.get("decision", ""), current_user)
+    except duplicates.DuplicateError as error:
+        flash(str(error), "error")
+    else:
+        if document.duplicate_decision == "same_document":
+            flash(f"Archived: this is the same document as {match.filename or match.id}. "
+                  "The original is kept.", "success")
+            return see_other("documents.document_show", document_id=match.id)
+        flash("Noted: not a duplicate. Bookbridge will not ask again for these two "
+              "documents.", "success")
+    return see_other("documents.document_show", document_id=document.id)

@@ -1,0 +1,181 @@
+"""Supplier rules (any signed-in user: bookkeepers manage them), and making one from a document."""
+
+from flask import Blueprint, flash, render_template, request
+from flask_login import current_user, login_required
+from playhouse.flask_utils import get_object_or_404
+
+from models import (
+    Document,
+    SupplierRule,
+    ZohoAccount,
+    ZohoBankAccount,
+    ZohoConnection,
+    ZohoContact,
+    ZohoTax,
+)
+from services import supplier_rules
+from services.document_processing import rule_for
+from views.helpers import see_other
+
+bp = Blueprint("suppliers", __name__, url_prefix="/suppliers")
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict:
+    """`supplier_rule_for(name)` for the document page's rule offer."""
+    return {"supplier_rule_for": rule_for}
+
+
+def _choices() -> dict:
+    org = ZohoConnection.current().organization_id
+    return {
+        "zoho_accounts": list(ZohoAccount.usable(org)),
+        "zoho_taxes": list(ZohoTax.usable(org)),
+        "zoho_vendors": list(ZohoContact.usable(org).where(
+            ZohoContact.contact_type == "vendor")),
+        "paid_through": list(ZohoBankAccount.usable(org)),
+        "payments": supplier_rules.PAYMENTS,
+        "auto_publish_note": supplier_rules.AUTO_PUBLISH_NEEDS_CATEGORY,
+    }
+
+
+def _names() -> dict:
+    """zoho id -> name across the cached lists of the current organisation."""
+    org = ZohoConnection.current().organization_id
+    names = {}
+    for model in (ZohoContact, ZohoBankAccount, ZohoTax, ZohoAccount):
+        names.update({row.zoho_id: row.name for row in model.select(model.zoho_id, model.name)
+                      .where(model.organization_id == org)})
+    return names
+
+
+def _days(value: str) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise supplier_rules.SupplierRuleError("Payment terms are a number of days from 0 "
+                                               "to 365.")
+    return int(value)
+
+
+def _fields_from(form) -> dict:
+    return {
+        "name": form.get("name", "").strip(),
+        "aliases": [alias.strip() for alias in form.get("aliases", "").split(",")
+                    if alias.strip()],
+        "contact_id": form.get("contact_id") or None,
+        "account_id": form.get("account_id") or None,
+        "tax_id": form.get("tax_id") or None,
+        "payment": form.get("payment", "bill"),
+        "paid_through_account_id": form.get("paid_through_account_id") or None,
+        "payment_terms_days": _days(form.get("payment_terms_days", "")),
+        "auto_publish": form.get("auto_publish") == "yes",
+    }
+
+
+def describe(rule: SupplierRule, names: dict | None = None) -> str:
+    """What the rule does to a document, in one sentence."""
+    names = _names() if names is None else names
+    parts = []
+    if rule.account_id:
+        parts.append(f"category {names.get(rule.account_id, rule.account_id)}")
+    if rule.tax_id:
+        parts.append(f"tax {names.get(rule.tax_id, rule.tax_id)}")
+    if rule.contact_id:
+        parts.append(f"Zoho contact {names.get(rule.contact_id, rule.contact_id)}")
+    if rule.payment == "expense":
+        paid_from = names.get(rule.paid_through_account_id, "an account to choose")
+        parts.append(f"an expense already paid from {paid_from}")
+    else:
+        parts.append("a bill to pay")
+    if rule.payment_terms_days is not None:
+        parts.append(f"due {rule.payment_terms_days} days after its date")
+    text = f"documents from {rule.name} get " + ", ".join(parts)
+    if rule.auto_publish:
+        text += "; they are published automatically once read"
+    return text
+
+
+@bp.get("/")
+@login_required
+def supplier_list():
+    rules = list(supplier_rules.ordered())
+    return render_template("suppliers/index.html", rules=rules,
+                           coverage=supplier_rules.coverage(rules), names=_names(), rule=None,
+                           **_choices())
+
+
+@bp.get("/<int:rule_id>")
+@login_required
+def supplier_edit(rule_id):
+    rule = get_object_or_404(SupplierRule, SupplierRule.id == rule_id)
+    return render_template("suppliers/edit.html", rule=rule,
+                           covered=len(supplier_rules.covered(rule)), **_choices())
+
+
+@bp.get("/auto-publish")
+@login_required
+def supplier_auto_publish():
+    """The auto-publish checkbox alone, re-rendered by htmx when the category changes."""
+    return render_template("suppliers/_auto_publish.html",
+                           account_id=request.args.get("account_id", ""),
+                           checked=request.args.get("auto_publish") == "yes",
+                           auto_publish_note=supplier_rules.AUTO_PUBLISH_NEEDS_CATEGORY)
+
+
+@bp.post("/")
+@login_required
+def supplier_create():
+    return _save(None)
+
+
+@bp.post("/<int:rule_id>")
+@login_required
+def supplier_update(rule_id):
+    return _save(get_object_or_404(SupplierRule, SupplierRule.id == rule_id))
+
+
+def _save(rule):
+    try:
+        saved = supplier_rules.save(current_user, _fields_from(request.form), rule)
+    except supplier_rules.SupplierRuleError as error:
+        flash(f"The supplier rule was not saved: {error}", "error")
+        if rule:
+            return see_other("suppliers.supplier_edit", rule_id=rule.id)
+        return see_other("suppliers.supplier_list")
+    flash(f"Supplier rule '{saved.name}' saved (version {saved.version}): "
+          f"{describe(saved)}. {_updated(saved.reapplied)}", "success")
+    return see_other("suppliers.supplier_list")
+
+
+@bp.post("/<int:rule_id>/delete")
+@login_required
+def supplier_delete(rule_id):
+    rule = get_object_or_404(SupplierRule, SupplierRule.id == rule_id)
+    changed = supplier_rules.delete(current_user, rule)
+    flash(f"Supplier rule '{rule.name}' deleted. {_updated(changed)}", "success")
+    return see_other("suppliers.supplier_list")
+
+
+@bp.post("/from-document/<int:document_id>")
+@login_required
+def supplier_from_document(document_id):
+    """Turn the person's corrections on a document into its supplier's rule."""
+    document = get_object_or_404(Document, Document.id == document_id)
+    try:
+        rule = supplier_rules.from_document(document, current_user)
+    except supplier_rules.SupplierRuleError as error:
+        flash(f"The supplier rule was not saved: {error}", "error")
+    else:
+        done = "created" if rule.version == 1 else "updated"
+        flash(f"Supplier rule '{rule.name}' {done}: from now on, {describe(rule)}. "
+              f"{_updated(rule.reapplied)}", "success")
+    return see_other("documents.document_show", document_id=document.id)
+
+
+def _updated(count: int) -> str:
+    if not count:
+        return "No unpublished document needed changing."
+    return (f"{count} unpublished document{'s' if count != 1 else ''} updated (what a "
+            "person chose is kept).")

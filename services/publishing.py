@@ -8,6 +8,7 @@ sent again: by vendor and bill number, or by reference number.
 
 import datetime
 import logging
+from decimal import Decimal
 
 from integrations.zoho_books import (
     ZohoApiError,
@@ -15,7 +16,15 @@ from integrations.zoho_books import (
     ZohoUnavailable,
     ZohoValidationError,
 )
-from models import ConnectionSettings, Document, DocumentStatus, ZohoConnection, ZohoContact, utcnow
+from models import (
+    ConnectionSettings,
+    Document,
+    DocumentStatus,
+    ZohoConnection,
+    ZohoContact,
+    ZohoTax,
+    utcnow,
+)
 from services import audit, document_store, zoho
 from services.bank_lines import money
 
@@ -106,25 +115,54 @@ def _create(client, document: Document) -> dict:
     return client.post("/bills", json=_bill_body(document))["bill"] | {"_type": "bill"}
 
 
-def _amount(cents):
-    from decimal import Decimal
-
+def _amount(cents) -> Decimal:
     return Decimal(money(cents))
 
 
-def _line(document: Document) -> dict:
+def _line_items(document: Document) -> list[dict]:
+    """The document's own lines when their nets add up to its net; else one line."""
+    lines = [line for line in document.lines or [] if line.get("net")]
+    nets = sum((Decimal(line["net"]) for line in lines), Decimal(0))
+    if lines and document.net_cents is not None and nets == _amount(document.net_cents):
+        return [_item(document, line["description"] or document.supplier_name,
+                      Decimal(line["net"]), tax) for line, tax in _line_taxes(document, lines)]
     net = document.net_cents if document.net_cents is not None else document.total_cents
-    line = {"account_id": document.account_id, "rate": _amount(net), "quantity": 1,
-            "description": (document.description or document.supplier_name)[:100]}
-    if document.tax_id:
-        line["tax_id"] = document.tax_id
+    return [_item(document, document.description or document.supplier_name, _amount(net),
+                  document.tax_id)]
+
+
+def _line_taxes(document: Document, lines: list[dict]):
+    """Each line with its tax: the document's tax code when the lines share one rate (it is
+    what the reviewer chose), the Zoho tax of each line's rate when they mix rates."""
+    rates = {_rate(line.get("vat_rate")) for line in lines}
+    if len(rates) <= 1 and document.tax_id:
+        return [(line, document.tax_id) for line in lines]
+    taxes = _taxes_by_rate()
+    return [(line, taxes.get(_rate(line.get("vat_rate")), document.tax_id)) for line in lines]
+
+
+def _item(document: Document, description: str, amount: Decimal, tax_id) -> dict:
+    line = {"account_id": document.account_id, "rate": amount, "quantity": 1,
+            "description": description[:100]}
+    if tax_id:
+        line["tax_id"] = tax_id
     return line
+
+
+def _taxes_by_rate() -> dict:
+    org = ZohoConnection.current().organization_id
+    return {_rate(tax.percentage): tax.zoho_id for tax in ZohoTax.usable(org)
+            if tax.percentage is not None}
+
+
+def _rate(value) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value)).normalize()
 
 
 def _bill_body(document: Document) -> dict:
     body = {"vendor_id": document.contact_id, "bill_number": document.number[:100],
             "reference_number": reference(document), "date": document.issue_date,
-            "line_items": [_line(document)]}
+            "line_items": _line_items(document)}
     if document.due_date:
         body["due_date"] = document.due_date
     return body
@@ -144,11 +182,12 @@ def _expense_body(document: Document) -> dict:
 
 
 def _invoice_body(document: Document) -> dict:
-    line = _line(document)
-    line.pop("account_id")
-    line["name"] = line["description"]
+    items = _line_items(document)
+    for item in items:
+        item.pop("account_id")  # invoice lines take their income account from the item
+        item["name"] = item["description"]
     return {"customer_id": document.contact_id, "date": document.issue_date,
-            "reference_number": reference(document), "line_items": [line]}
+            "reference_number": reference(document), "line_items": items}
 
 
 def _find_existing(client, document: Document) -> dict | None:

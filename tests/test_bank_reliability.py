@@ -28,12 +28,28 @@ def _worker_env(app) -> dict:
     return env
 
 
+def _progress() -> tuple[int, int, int]:
+    """(stored, pushed, ledger batches): what the import has committed so far."""
+    return (BankTransaction.select().count(),
+            BankTransaction.select().where(BankTransaction.push_state == PushState.PUSHED)
+            .count(),
+            PushBatch.select().count())
+
+
+def _wait_for_progress(worker, before, seconds=20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and worker.poll() is None:
+        if _progress() != before:
+            return
+        time.sleep(0.02)
+
+
 def test_worker_killed_ten_times_during_an_import_ends_exactly(app, client, zoho_connected,  # noqa: F811
                                                                 sandbox):
     connect_qonto(client, sandbox)  # no history yet: the import is the killed worker's job
     since = datetime.date.today() - datetime.timedelta(days=730)
     # Slow Zoho down a little so that the kills land all along the import.
-    sandbox.admin("POST", "/sandbox/faults", latency_ms=60)
+    sandbox.admin("POST", "/sandbox/faults", latency_ms=150)
     rng = random.Random(20261121)
     env = _worker_env(app)
     kills, finished = 0, False
@@ -44,15 +60,15 @@ def test_worker_killed_ten_times_during_an_import_ends_exactly(app, client, zoho
                                        since.isoformat()], cwd=ROOT, env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             if kills < MIN_KILLS:
-                time.sleep(rng.uniform(0.7, 1.6))
+                # Kill a moment after the worker has made progress, so every kill lands
+                # inside the import (storing pages, or between ledger and Zoho).
+                _wait_for_progress(worker, _progress())
+                time.sleep(rng.uniform(0, 0.3))
                 if worker.poll() is None:
                     worker.send_signal(signal.SIGKILL)
                     worker.wait()
                     kills += 1
-                    progress_at_kill.append((
-                        BankTransaction.select().count(),
-                        BankTransaction.select().where(
-                            BankTransaction.push_state == PushState.PUSHED).count()))
+                    progress_at_kill.append(_progress())
                     continue
             output, _ = worker.communicate(timeout=300)
             assert worker.returncode == 0, output

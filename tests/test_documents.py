@@ -3,6 +3,7 @@
 import datetime
 import io
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -257,3 +258,35 @@ def test_a_suspected_duplicate_is_not_auto_published(client, connected, sandbox)
     again = Document.get(Document.filename == "again.pdf")
     assert again.duplicate_reason == "same file"
     assert again.status is DocumentStatus.TO_REVIEW
+
+
+def test_e_invoice_lines_become_bill_lines_with_their_taxes(client, connected, sandbox):
+    upload(client, ("fx.pdf", samples.factur_x_pdf()))
+    document = Document.get()
+    assert document.method == "e-invoice" and len(document.lines) == 2
+    account = ZohoAccount.usable(connected.organization_id).where(
+        ZohoAccount.account_type == "expense").first()
+    client.post(f"/documents/{document.id}", data={
+        "account_id": account.zoho_id, "csrf_token": csrf_token(client, "/documents/")})
+    assert "Published as Bill" in _publish(client, document, confirm_new_supplier="yes").text
+    bill = zoho_as_user(sandbox).get(f"/bills/{Document.get().zoho_id}")["bill"]
+    taxes = {t.zoho_id: t.percentage for t in ZohoTax.usable(connected.organization_id)}
+    assert sorted((Decimal(str(line["rate"])), taxes[line["tax_id"]])
+                  for line in bill["line_items"]) == [(100, 10), (900, 20)]
+
+
+def test_lines_are_edited_on_the_page(client, connected):
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    form = {"line_description_0": "Hébergement", "line_quantity_0": "1",
+            "line_unit_price_0": "60", "line_net_0": "60,00", "line_vat_rate_0": "20",
+            "line_description_1": "Support", "line_net_1": "40", "line_quantity_1": "",
+            "line_unit_price_1": "", "line_vat_rate_1": "20",
+            "csrf_token": csrf_token(client, "/documents/")}
+    client.post(f"/documents/{document.id}", data=form)
+    document = Document.get_by_id(document.id)
+    assert [line["net"] for line in document.lines] == ["60.00", "40"]
+    assert "lines" in document.edited
+    bad = client.post(f"/documents/{document.id}", data={**form, "line_net_1": "lots"},
+                      follow_redirects=True).text
+    assert "is not a number" in bad

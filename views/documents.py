@@ -1,6 +1,7 @@
 """Documents: upload, the inbox, and the review page with the original beside the fields."""
 
 import datetime
+from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, Response, current_app, flash, render_template, request
 from flask_login import current_user, login_required
@@ -152,7 +153,15 @@ def document_update(document_id):
         flash("A date or an amount is not valid; nothing was saved. Dates look like "
               "2026-11-21 and amounts like 1234.56.", "error")
         return see_other("documents.document_show", document_id=document.id)
-    if request.form.get("acknowledge_warnings") == "yes" and document.warnings:
+    if "line_description_0" in request.form:
+        try:
+            lines = _lines_from(request.form)
+        except ArithmeticError:
+            flash("A line's amount is not a number; nothing was saved.", "error")
+            return see_other("documents.document_show", document_id=document.id)
+        if lines != document.lines:
+            before["lines"], after["lines"] = document.lines, lines
+            document.lines = lines
         before["warnings"], after["warnings"] = document.warnings, []
         document.warnings = []
     if after:
@@ -194,6 +203,26 @@ def _publish_many(ids: list[int]):
     for problem in problems:
         flash(problem, "error")
     return see_other("documents.inbox")
+
+
+LINE_FIELDS = ("description", "quantity", "unit_price", "net", "vat_rate")
+
+
+def _lines_from(form) -> list[dict]:
+    """The lines table of the form; decimals kept as text (as extraction stores them)."""
+    lines, index = [], 0
+    while f"line_description_{index}" in form:
+        line = {name: form.get(f"line_{name}_{index}", "").strip() for name in LINE_FIELDS}
+        index += 1
+        if not line["description"] and not line["net"]:
+            continue
+        for name in LINE_FIELDS[1:]:
+            value = line[name].replace(" ", "").replace(",", ".")
+            line[name] = str(Decimal(value)) if value else None
+            if line[name] is not None and not Decimal(line[name]).is_finite():
+                raise InvalidOperation(name)
+        lines.append(line)
+    return lines
 
 
 def _plain(value):

@@ -290,3 +290,11 @@ def test_lines_are_edited_on_the_page(client, connected):
     bad = client.post(f"/documents/{document.id}", data={**form, "line_net_1": "lots"},
                       follow_redirects=True).text
     assert "is not a number" in bad
+
+
+def test_the_reading_banner_says_what_was_read(client, auth, admin):
+    auth.login()
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    page = client.get("/documents/").text
+    assert "Documents read." in page and "Read 1 document." in page
+    assert "fetched" not in page

@@ -40,6 +40,14 @@ def test_upload_review_fix_a_field_and_publish(page, tmp_path):
     expect(page.locator("#published")).to_contain_text("Published as Bill")
     screenshot(page, "22-published")
 
+    # The correction becomes a supplier rule.
+    page.get_by_role("button", name="Make a supplier rule").click()
+    expect(page.get_by_text("Supplier rule 'Imprimerie Nouvelle SARL' created")).to_be_visible()
+    page.get_by_role("link", name="Suppliers").click()
+    expect(page.get_by_role("heading", name="Supplier rules")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Imprimerie Nouvelle SARL")
+    screenshot(page, "24-suppliers")
+
     # The same invoice again: flagged as a duplicate of the published one.
     page.get_by_role("link", name="Documents", exact=True).click()
     page.locator("#upload-files").set_input_files(str(invoice))

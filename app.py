@@ -71,7 +71,7 @@ def _harden_sessions(app: Flask) -> None:
         REMEMBER_COOKIE_SECURE=https,
         PERMANENT_SESSION_LIFETIME=datetime.timedelta(hours=12),
         PREFERRED_URL_SCHEME="https" if https else "http",
-        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=200 * 1024 * 1024,  # one upload of many files; 20 MB each
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
 
@@ -131,7 +131,8 @@ def _register_error_pages(app: Flask) -> None:
         (403, "Not allowed", "Only an admin can do that. Ask an admin of Bookbridge."),
         (404, "Page not found", "This address does not exist. Use the menu above."),
         (405, "Not allowed here", "This action cannot be done from this address."),
-        (413, "File too large", "The file is larger than Bookbridge accepts (25 MB)."),
+        (413, "Too much at once", "One upload may carry 200 MB in all (20 MB a file). "
+                                  "Upload the files in smaller groups."),
         (500, "Something went wrong", "Bookbridge hit an unexpected error; nothing was lost. "
                                       "Try again, and if it persists check the server log."),
     ):

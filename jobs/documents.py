@@ -1,8 +1,9 @@
-"""Tasks that read documents (no Zoho writes, so no writer lock)."""
+"""Tasks that read documents, and publish those whose supplier is set to auto-publish."""
 
 import logging
 
 from huey import crontab
+from huey.exceptions import TaskLockedException
 
 from jobs import runtime
 from jobs.queue import huey
@@ -29,17 +30,30 @@ def extract_documents(job_id: int, task=None) -> None:
         publish_automatically(document_id)
 
 
-@huey.task(retries=3, retry_delay=60)
-def publish_automatically(document_id: int) -> None:
+# A sync or refresh may hold the writer lock for a while: try again for about an hour.
+LOCKED_RETRIES = 60
+
+
+@huey.task()
+def publish_automatically(document_id: int, attempt: int = 1) -> None:
     """Publish a ready document of a supplier set to auto-publish (see Supplier rules)."""
     config = runtime.current()
     with db.connection_context():
-        document = Document.get_or_none(Document.id == document_id)
-        if document is None or not document_processing.auto_publish_wanted(config, document):
-            return
         try:
             with WRITER_LOCK:
+                document = Document.get_or_none(Document.id == document_id)
+                if document is None or not document_processing.auto_publish_wanted(
+                        config, document):
+                    return
                 publishing.publish(config, document, None)
+        except TaskLockedException:
+            if attempt < LOCKED_RETRIES:
+                publish_automatically.schedule((document_id, attempt + 1), delay=60)
+            else:
+                Document.update(publish_error="Not published automatically: Zoho Books was "
+                                              "busy for an hour. Publish it by hand.").where(
+                    Document.id == document_id).execute()
+            return
         except publishing.NewSupplierNeedsConfirmation as ask:
             note = (f"Not published automatically: Zoho Books would get a new supplier, "
                     f"{ask.name}. Publish it by hand to confirm.")

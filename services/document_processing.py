@@ -68,18 +68,21 @@ def process(config, document: Document) -> None:
     try:
         content = document_store.read(config, document.file)
         result = extract(content, document.file.media_type, document.filename)
-    except Exception:  # noqa: BLE001 — a bad file must not stop the others
-        log.exception("extraction of document %s failed", document.id)
-        document.status = DocumentStatus.FAILED
-        document.extraction_error = ("Bookbridge could not read this file. It is kept; fill "
-                                     "in the fields by hand or upload a better scan.")
+        # Read the row again: a person may have edited or archived it during extraction.
+        document = Document.get_by_id(document.id)
+        if document.status is not DocumentStatus.PROCESSING:
+            return
+        apply_extraction(document, result)
+        apply_rules_and_defaults(document)
+        document.updated_at = utcnow()
         document.save()
+        after_change(document)
+    except Exception:  # noqa: BLE001 — one bad file must never stop the others
+        log.exception("extraction of document %s failed", document.id)
+        Document.update(status=DocumentStatus.FAILED, extraction_error=(
+            "Bookbridge could not read this file. It is kept; fill in the fields by hand or "
+            "upload a better scan.")).where(Document.id == document.id).execute()
         return
-    apply_extraction(document, result)
-    apply_rules_and_defaults(document)
-    document.updated_at = utcnow()
-    document.save()
-    after_change(document)
     audit.record("document.extract", actor="worker", subject=document.filename,
                  after={"method": document.method, "warnings": document.warnings})
 
@@ -103,7 +106,8 @@ def refresh_status(document: Document) -> None:
         return  # a refused publish stays "failed", with Zoho's reason, until published
     pending_duplicate = document.duplicate_of_id and document.duplicate_decision != \
         "not_duplicate"
-    ready = not missing_fields(document) and not document.warnings and not pending_duplicate
+    ready = (not missing_fields(document) and not document.warnings and not pending_duplicate
+             and document.document_type != "credit_note")
     status = DocumentStatus.READY if ready else DocumentStatus.TO_REVIEW
     if status is not document.status:
         document.status = status
@@ -126,15 +130,26 @@ def apply_extraction(document: Document, result) -> None:
     document.warnings = list(result.warnings)
     if result.kind in ("cost", "sale"):
         document.kind = result.kind
+    if result.document_type == "credit_note":
+        from services.publishing import CREDIT_NOTE
+
+        document.warnings = [*document.warnings, CREDIT_NOTE]
     sources = dict(document.sources)
     for name in TEXT_FIELDS + DATE_FIELDS:
         value = result.value(name)
+        if name in DATE_FIELDS and value is not None and not 1900 <= value.year <= 2100:
+            value = None  # a misread year: leave the date for the person
+        if isinstance(value, str):
+            value = value[:255]
         if value not in (None, "") and name not in document.edited:
             setattr(document, name, value)
             sources[name] = result.fields[name].source
     for name, column in AMOUNT_FIELDS.items():
         value = result.value(name)
-        if value is not None and column not in document.edited:
+        if value is None or not Decimal(str(value)).is_finite() or \
+                abs(Decimal(str(value))) >= 10**11:
+            continue  # absent, or misread beyond any real invoice
+        if column not in document.edited:
             setattr(document, column, to_cents(value))
             sources[column] = result.fields[name].source
     breakdown = result.value("vat_breakdown") or []

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from peewee import IntegrityError
@@ -56,16 +57,29 @@ def store(config, content: bytes, media_type: str) -> StoredFile:
     """Write the bytes once under their hash (atomically) and return their row."""
     digest = hashlib.sha256(content).hexdigest()
     target = files_dir(config) / digest[:2] / digest
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{digest}.{os.getpid()}")
-        temporary.write_bytes(content)
-        os.replace(temporary, target)
+    if not target.exists() or target.stat().st_size != len(content):
+        _write_atomically(target, content)
     try:
         with db.atomic():
             return StoredFile.create(sha256=digest, media_type=media_type, size=len(content))
     except IntegrityError:
         return StoredFile.get(StoredFile.sha256 == digest)
+
+
+def _write_atomically(target: Path, content: bytes) -> None:
+    """A unique temporary file, synced, then renamed: never a half-written original, even
+    with two threads storing the same file at once."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def read(config, stored: StoredFile) -> bytes:

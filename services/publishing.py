@@ -37,6 +37,10 @@ LABELS = {"supplier_name": "supplier", "number": "number", "issue_date": "date",
           "paid_through_account_id": "paid from", "contact_id": "customer"}
 
 
+CREDIT_NOTE = ("This is a credit note: record it as a vendor credit in Zoho Books. "
+               "Bookbridge does not publish credit notes, so it is not sent as a bill.")
+
+
 class PublishProblem(Exception):
     """Why a document was not published, in plain words, with what to do."""
 
@@ -62,7 +66,15 @@ def reference(document: Document) -> str:
     return (document.number or f"Bookbridge {document.id}")[:100]
 
 
+PUBLISHABLE = (DocumentStatus.TO_REVIEW, DocumentStatus.READY, DocumentStatus.FAILED)
+
+
 def publish(config, document: Document, user, *, confirm_new_supplier: bool = False) -> None:
+    if document.status not in PUBLISHABLE:
+        raise PublishProblem(f"This document is {document.status.label.lower()}; only "
+                             "documents to review, ready or failed can be published.")
+    if document.document_type == "credit_note":
+        raise PublishProblem(CREDIT_NOTE)
     missing = missing_fields(document)
     if missing:
         raise PublishProblem("Fill in the " + ", ".join(missing) + " before publishing.")
@@ -75,6 +87,12 @@ def publish(config, document: Document, user, *, confirm_new_supplier: bool = Fa
         raise PublishProblem("Zoho Books is not answering. Nothing is lost: publish again in a "
                              "few minutes; Bookbridge checks first whether the document "
                              "already reached Zoho.") from None
+    except ZohoApiError as error:  # token, quota, a refused contact...: say it plainly
+        if getattr(error, "code", None) == 3062:
+            raise PublishProblem("Zoho Books has an inactive contact with this name: "
+                                 "reactivate it in Zoho Books, or choose it in \"Zoho "
+                                 "contact\", then publish again.") from None
+        raise PublishProblem(error.user_message) from None
 
 
 def _publish_with(client, config, document: Document, user, confirm_new_supplier) -> None:
@@ -199,12 +217,20 @@ def _find_existing(client, document: Document) -> dict | None:
     else:
         path, key, params = "/bills", "bills", {"vendor_id": document.contact_id,
                                                  "bill_number": document.number}
-    found = client.get(path, params=params).get(key, [])
+    found = [record for record in client.get(path, params=params).get(key, [])
+             if key == "bills" or _same_amount_and_date(record, document)]
     if not found:
         return None
     record = found[0]
     record["_type"] = key[:-1]
     return record
+
+
+def _same_amount_and_date(record: dict, document: Document) -> bool:
+    """A reference number alone is not ours: the date and the total must match too."""
+    amount = record.get("total", record.get("amount"))
+    return (str(record.get("date")) == str(document.issue_date) and amount is not None
+            and Decimal(str(amount)) == _amount(document.total_cents))
 
 
 def _settle_unknown(client, document: Document) -> bool:

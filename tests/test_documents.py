@@ -298,3 +298,67 @@ def test_the_reading_banner_says_what_was_read(client, auth, admin):
     page = client.get("/documents/").text
     assert "Documents read." in page and "Read 1 document." in page
     assert "fetched" not in page
+
+
+def test_an_unconfirmed_publish_blocks_edits_to_what_zoho_is_searched_by(app, client,
+                                                                        connected, sandbox):
+    vendor = ZohoContact.usable(connected.organization_id).where(
+        ZohoContact.contact_type == "vendor").first()
+    document = _ready_bill(client, connected, supplier=vendor.name)
+    app.config["ZOHO_TIMEOUT"] = 1.0
+    sandbox.admin("POST", "/sandbox/faults", timeout_rate=1.0, timeout_sleep_s=1.5,
+                  fault_path="POST /bills")
+    try:
+        _publish(client, document)
+    finally:
+        sandbox.admin("DELETE", "/sandbox/faults")
+        app.config["ZOHO_TIMEOUT"] = 30.0
+    page = client.post(f"/documents/{document.id}", data={
+        "number": "FR-2026-0193-A", "csrf_token": csrf_token(client, "/documents/")},
+        follow_redirects=True).text
+    assert "has not confirmed the last publish" in page
+    assert Document.get_by_id(document.id).number == document.number
+    time.sleep(1)
+
+
+def test_credit_notes_are_never_published_as_bills(client, connected):
+    upload(client, ("avoir.xml", samples.ubl_xml(credit_note=True)))
+    document = Document.get()
+    assert document.document_type == "credit_note"
+    assert document.status is DocumentStatus.TO_REVIEW
+    assert any("credit note" in warning for warning in document.warnings)
+    assert "vendor credit" in _publish(client, document).text
+    assert Document.get_by_id(document.id).status is not DocumentStatus.PUBLISHED
+
+
+def test_a_broken_e_invoice_does_not_stop_the_others(client, auth, admin):
+    auth.login()
+    broken = samples.ubl_xml().replace(b'currencyID="EUR">1190.00<', b'currencyID="EUR">NaN<')
+    assert b">NaN<" in broken
+    upload(client, ("broken.xml", broken), ("ovh.pdf", samples.text_pdf()))
+    assert Document.get(Document.filename == "ovh.pdf").status is not DocumentStatus.PROCESSING
+    assert Document.get(Document.filename == "broken.xml").status is not \
+        DocumentStatus.PROCESSING
+
+
+def test_archived_documents_are_not_published_in_bulk(client, connected, sandbox):
+    vendor = ZohoContact.usable(connected.organization_id).where(
+        ZohoContact.contact_type == "vendor").first()
+    document = _ready_bill(client, connected, supplier=vendor.name)
+    Document.update(status=DocumentStatus.ARCHIVED).where(Document.id == document.id).execute()
+    page = client.post("/documents/bulk", data={
+        "document_ids": [str(document.id)], "action": "publish",
+        "csrf_token": csrf_token(client, "/documents/")}, follow_redirects=True).text
+    assert "only documents to review, ready or failed can be published" in page
+    assert Document.get_by_id(document.id).status is DocumentStatus.ARCHIVED
+
+
+def test_out_of_range_values_are_refused_plainly(client, auth, admin):
+    auth.login()
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    for field, value in (("issue_date", "9999-12-31"), ("total_cents", "9" * 20)):
+        page = client.post(f"/documents/{document.id}", data={
+            field: value, "csrf_token": csrf_token(client, "/documents/")},
+            follow_redirects=True).text
+        assert "nothing was saved" in page, field

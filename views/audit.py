@@ -63,18 +63,24 @@ def event_export():
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
         for event in filtered().iterator():
-            writer.writerow([event.at.isoformat(), event.actor, event.action, event.subject,
-                             event.zoho_id or "", _json(event.before), _json(event.after),
-                             event.detail])
+            writer.writerow([_cell(value) for value in (
+                event.at.isoformat(), event.actor, event.action, event.subject,
+                event.zoho_id or "", _json(event.before), _json(event.after), event.detail)])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
         yield buffer.getvalue()
 
-    period = "-".join(filter(None, (request.args.get("from"), request.args.get("to"))))
+    days = (_day(request.args.get("from")), _day(request.args.get("to")))
+    period = "-".join(day.isoformat() for day in days if day)
     name = f"bookbridge-activity{'-' + period if period else ''}.csv"
     return Response(stream_with_context(rows()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _cell(value: str) -> str:
+    """Text a spreadsheet will not run as a formula (mail senders reach the audit)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _json(value) -> str:

@@ -113,11 +113,21 @@ def document_file(document_id):
 
 def _cents(value: str) -> int | None:
     value = (value or "").strip().replace(" ", "").replace(",", ".")
-    return document_processing.to_cents(value) if value else None
+    if not value:
+        return None
+    cents = document_processing.to_cents(value)
+    if abs(cents) >= 10**13:
+        raise ValueError("amount out of range")
+    return cents
 
 
 def _date(value: str) -> datetime.date | None:
-    return datetime.date.fromisoformat(value) if value else None
+    if not value:
+        return None
+    day = datetime.date.fromisoformat(value)
+    if not 1900 <= day.year <= 2100:
+        raise ValueError("date out of range")
+    return day
 
 
 def _choice(value: str) -> str | None:
@@ -138,6 +148,11 @@ def document_update(document_id):
     if document.status is DocumentStatus.PUBLISHED:
         flash("This document is published in Zoho Books; it can no longer be edited here.",
               "error")
+        return see_other("documents.document_show", document_id=document.id)
+    if document.publish_state == "publishing":
+        # Its number, supplier and kind are how Zoho is searched for the unconfirmed record.
+        flash("Zoho Books has not confirmed the last publish yet. Publish again first (it "
+              "checks whether the record arrived); then edit if needed.", "error")
         return see_other("documents.document_show", document_id=document.id)
     before, after = {}, {}
     try:
@@ -162,6 +177,7 @@ def document_update(document_id):
         if lines != document.lines:
             before["lines"], after["lines"] = document.lines, lines
             document.lines = lines
+    if request.form.get("acknowledge_warnings") == "yes" and document.warnings:
         before["warnings"], after["warnings"] = document.warnings, []
         document.warnings = []
     if after:
@@ -181,11 +197,10 @@ def document_update(document_id):
 def _publish_many(ids: list[int]):
     """Publish the selected documents one by one; say what happened to each."""
     published, problems = 0, []
-    documents = Document.select().where(Document.id.in_(ids),
-                                        Document.status != DocumentStatus.PUBLISHED)
     try:
         with WRITER_LOCK:
-            for document in documents:
+            # Read under the lock, so nothing published meanwhile is sent again.
+            for document in Document.select().where(Document.id.in_(ids)):
                 try:
                     publishing.publish(current_app.config, document, current_user)
                     published += 1
@@ -239,6 +254,7 @@ def document_publish(document_id):
     confirmed = request.form.get("confirm_new_supplier") == "yes"
     try:
         with WRITER_LOCK:
+            document = Document.get_by_id(document.id)  # as it is now, under the lock
             publishing.publish(current_app.config, document, current_user,
                                confirm_new_supplier=confirmed)
     except TaskLockedException:
@@ -266,7 +282,8 @@ def bulk_update():
     if action == "publish":
         return _publish_many(ids)
     archived = (Document.update(status=DocumentStatus.ARCHIVED, updated_at=utcnow())
-                .where(Document.id.in_(ids), Document.status != DocumentStatus.PUBLISHED)
+                .where(Document.id.in_(ids), Document.status != DocumentStatus.PUBLISHED,
+                       Document.publish_state != "publishing")
                 .execute())
     audit.record("document.archive", user=current_user, after={"ids": ids})
     flash(f"{archived} document{'s' if archived != 1 else ''} archived.", "success")

@@ -78,9 +78,12 @@ def _text(node: Element | None, path: str, **attributes: str) -> str | None:
 
 def _decimal(text: str | None) -> Decimal | None:
     try:
-        return Decimal(text) if text else None
+        value = Decimal(text) if text else None
     except InvalidOperation as error:
         raise EInvoiceError(f"The e-invoice XML has an invalid amount: {text!r}.") from error
+    if value is not None and (not value.is_finite() or abs(value) >= 10**11):
+        raise EInvoiceError(f"The e-invoice XML has an invalid amount: {text!r}.")
+    return value
 
 
 def _date(text: str | None) -> datetime.date | None:

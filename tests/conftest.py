@@ -94,6 +94,17 @@ def auth(client):
     return AuthActions(client)
 
 
+@pytest.fixture
+def connected(client, auth, admin):
+    """An admin signed in, with Zoho Books connected to the French demo organisation."""
+    from models import ZohoConnection
+    from tests.zoho_flow import connect
+
+    auth.login()
+    connect(client, "Atelier Lumière SAS")
+    return ZohoConnection.current()
+
+
 def csrf_token(client, path="/connections/") -> str:
     """The CSRF token a page carries, as a browser would send it back."""
     page = client.get(path)

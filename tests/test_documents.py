@@ -5,8 +5,6 @@ import io
 import time
 from decimal import Decimal
 
-import pytest
-
 from models import (
     AuditEvent,
     ConnectionSettings,
@@ -15,20 +13,12 @@ from models import (
     StoredFile,
     SupplierRule,
     ZohoAccount,
-    ZohoConnection,
     ZohoContact,
     ZohoTax,
 )
 from tests import documents as samples
 from tests.conftest import csrf_token
-from tests.zoho_flow import connect, zoho_as_user
-
-
-@pytest.fixture
-def connected(client, auth, admin):
-    auth.login()
-    connect(client, "Atelier Lumière SAS")
-    return ZohoConnection.current()
+from tests.zoho_flow import zoho_as_user
 
 
 def upload(client, *files):

@@ -3,7 +3,6 @@
 import datetime
 import uuid
 
-import pytest
 from flask import render_template
 
 from models import (
@@ -13,23 +12,14 @@ from models import (
     DuplicateDecision,
     StoredFile,
     ZohoAccount,
-    ZohoConnection,
     ZohoContact,
 )
 from services import duplicates
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.test_documents import upload
-from tests.zoho_flow import connect
 
 DAY = datetime.date(2026, 3, 12)
-
-
-@pytest.fixture
-def connected(client, auth, admin):
-    auth.login()
-    connect(client, "Atelier Lumière SAS")
-    return ZohoConnection.current()
 
 
 def make_document(**fields) -> Document:

@@ -2,8 +2,6 @@
 
 import datetime
 
-import pytest
-
 from jobs.lists import refresh_lists_when_due
 from models import (
     Job,
@@ -19,14 +17,7 @@ from models import (
 )
 from services import jobs
 from tests.conftest import csrf_token
-from tests.zoho_flow import connect, zoho_as_user
-
-
-@pytest.fixture
-def connected(client, auth, admin):
-    auth.login()
-    connect(client, "Atelier Lumière SAS")
-    return ZohoConnection.current()
+from tests.zoho_flow import zoho_as_user
 
 
 def _refresh(client, **headers):

@@ -15,23 +15,14 @@ from models import (
     SupplierRule,
     ZohoAccount,
     ZohoBankAccount,
-    ZohoConnection,
     ZohoTax,
 )
 from services import supplier_rules
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.test_documents import upload
-from tests.zoho_flow import connect
 
 DAY = datetime.date(2026, 3, 12)
-
-
-@pytest.fixture
-def connected(client, auth, admin):
-    auth.login()
-    connect(client, "Atelier Lumière SAS")
-    return ZohoConnection.current()
 
 
 @pytest.fixture

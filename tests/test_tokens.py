@@ -9,13 +9,6 @@ from tests.conftest import csrf_token
 from tests.zoho_flow import connect
 
 
-@pytest.fixture
-def connected(client, auth, admin):
-    auth.login()
-    connect(client)
-    return ZohoConnection.current()
-
-
 def test_access_token_is_reused_until_it_expires(app, connected, sandbox):
     tokens = zoho.StoredTokens(app.config, connected.id)
     first = tokens.access_token()

@@ -101,17 +101,11 @@ def apply_faults_before(org_id):
         raise LimitExceeded(429, 44, PER_MINUTE_MESSAGE)
 
 
-def _call_name() -> str:
-    from flask import request
-
-    return f"{request.method} {request.path.removeprefix('/books/v3')}"
-
-
-def apply_faults_during():
+def apply_faults_during(call: str):
     """Injected latency, timeouts and random 500s, applied while the call is in flight."""
     state = runtime()
     faults = dict(state.faults)
-    if faults["fault_path"] and not _call_name().startswith(faults["fault_path"]):
+    if faults["fault_path"] and not call.startswith(faults["fault_path"]):
         return
     if faults["latency_ms"]:
         time.sleep(faults["latency_ms"] / 1000)

@@ -33,7 +33,7 @@ from tests.bank_flow import (
     zoho_lines,
 )
 from tests.conftest import csrf_token
-from tests.zoho_flow import connect
+from tests.zoho_flow import connect, zoho_write_times_out
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -184,14 +184,8 @@ def test_timeout_after_zoho_accepted_does_not_push_twice(app, client, zoho_conne
     for n in range(3):
         _add_qonto_transaction(sandbox, account.qonto_id, status="completed",
                                label=f"Late answer {n}")
-    app.config["ZOHO_TIMEOUT"] = 1.0
-    sandbox.admin("POST", "/sandbox/faults", timeout_rate=1.0, timeout_sleep_s=1.5,
-                  fault_path="POST /bankstatements")
-    try:
+    with zoho_write_times_out(app, sandbox, "POST /bankstatements"):
         sync_now(client)
-    finally:
-        sandbox.admin("DELETE", "/sandbox/faults")
-        app.config["ZOHO_TIMEOUT"] = 30.0
     job = jobs.latest("bank_sync")
     assert job.status.value == "waiting" and "checks whether it went through" in job.message
     sync_bank.call_local(job.id)  # Huey's retry

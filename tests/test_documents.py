@@ -13,12 +13,11 @@ from models import (
     StoredFile,
     SupplierRule,
     ZohoAccount,
-    ZohoContact,
     ZohoTax,
 )
 from tests import documents as samples
 from tests.conftest import csrf_token
-from tests.zoho_flow import zoho_as_user
+from tests.zoho_flow import known_vendor, zoho_as_user, zoho_write_times_out
 
 
 def upload(client, *files):
@@ -115,8 +114,7 @@ def test_new_supplier_is_asked_first_then_created_and_the_bill_carries_the_file(
 
 
 def test_known_supplier_costs_two_zoho_calls(client, connected, sandbox):
-    vendor = ZohoContact.usable(connected.organization_id).where(
-        ZohoContact.contact_type == "vendor").first()
+    vendor = known_vendor(connected)
     document = _ready_bill(client, connected, supplier=vendor.name)
     sandbox.admin("POST", "/sandbox/stats/reset")
     assert "Published as Bill" in _publish(client, document).text
@@ -127,17 +125,10 @@ def test_known_supplier_costs_two_zoho_calls(client, connected, sandbox):
 
 def test_timeout_after_zoho_accepted_the_bill_makes_no_second_bill(app, client, connected,
                                                                   sandbox):
-    vendor = ZohoContact.usable(connected.organization_id).where(
-        ZohoContact.contact_type == "vendor").first()
+    vendor = known_vendor(connected)
     document = _ready_bill(client, connected, supplier=vendor.name)
-    app.config["ZOHO_TIMEOUT"] = 1.0
-    sandbox.admin("POST", "/sandbox/faults", timeout_rate=1.0, timeout_sleep_s=1.5,
-                  fault_path="POST /bills")
-    try:
+    with zoho_write_times_out(app, sandbox, "POST /bills"):
         assert "did not confirm" in _publish(client, document).text
-    finally:
-        sandbox.admin("DELETE", "/sandbox/faults")
-        app.config["ZOHO_TIMEOUT"] = 30.0
     assert "has not confirmed" in _publish(client, document).text  # too soon to send again
     time.sleep(1)  # Zoho finishes the slow request; a minute later in real life
     assert "Published as Bill" in _publish(client, document).text
@@ -148,8 +139,7 @@ def test_timeout_after_zoho_accepted_the_bill_makes_no_second_bill(app, client, 
 
 
 def test_refused_publish_keeps_the_document_with_zohos_reason(client, connected, sandbox):
-    vendor = ZohoContact.usable(connected.organization_id).where(
-        ZohoContact.contact_type == "vendor").first()
+    vendor = known_vendor(connected)
     document = _ready_bill(client, connected, supplier=vendor.name)
     Document.update(tax_id="460000000099999999").where(Document.id == document.id).execute()
     page = _publish(client, document).text
@@ -216,8 +206,7 @@ def test_the_whole_review_form_saves(client, connected):
 
 
 def test_auto_publish_for_a_supplier_that_has_it(client, connected, sandbox):
-    vendor = ZohoContact.usable(connected.organization_id).where(
-        ZohoContact.contact_type == "vendor").first()
+    vendor = known_vendor(connected)
     account = ZohoAccount.usable(connected.organization_id).where(
         ZohoAccount.account_type == "expense").first()
     SupplierRule.create(name=vendor.name, contact_id=vendor.zoho_id, account_id=account.zoho_id,
@@ -235,8 +224,7 @@ def test_auto_publish_for_a_supplier_that_has_it(client, connected, sandbox):
 
 
 def test_a_suspected_duplicate_is_not_auto_published(client, connected, sandbox):
-    vendor = ZohoContact.usable(connected.organization_id).where(
-        ZohoContact.contact_type == "vendor").first()
+    vendor = known_vendor(connected)
     account = ZohoAccount.usable(connected.organization_id).where(
         ZohoAccount.account_type == "expense").first()
     SupplierRule.create(name=vendor.name, contact_id=vendor.zoho_id, account_id=account.zoho_id,
@@ -292,17 +280,10 @@ def test_the_reading_banner_says_what_was_read(client, auth, admin):
 
 def test_an_unconfirmed_publish_blocks_edits_to_what_zoho_is_searched_by(app, client,
                                                                         connected, sandbox):
-    vendor = ZohoContact.usable(connected.organization_id).where(
-        ZohoContact.contact_type == "vendor").first()
+    vendor = known_vendor(connected)
     document = _ready_bill(client, connected, supplier=vendor.name)
-    app.config["ZOHO_TIMEOUT"] = 1.0
-    sandbox.admin("POST", "/sandbox/faults", timeout_rate=1.0, timeout_sleep_s=1.5,
-                  fault_path="POST /bills")
-    try:
+    with zoho_write_times_out(app, sandbox, "POST /bills"):
         _publish(client, document)
-    finally:
-        sandbox.admin("DELETE", "/sandbox/faults")
-        app.config["ZOHO_TIMEOUT"] = 30.0
     page = client.post(f"/documents/{document.id}", data={
         "number": "FR-2026-0193-A", "csrf_token": csrf_token(client, "/documents/")},
         follow_redirects=True).text
@@ -332,8 +313,7 @@ def test_a_broken_e_invoice_does_not_stop_the_others(client, auth, admin):
 
 
 def test_archived_documents_are_not_published_in_bulk(client, connected, sandbox):
-    vendor = ZohoContact.usable(connected.organization_id).where(
-        ZohoContact.contact_type == "vendor").first()
+    vendor = known_vendor(connected)
     document = _ready_bill(client, connected, supplier=vendor.name)
     Document.update(status=DocumentStatus.ARCHIVED).where(Document.id == document.id).execute()
     page = client.post("/documents/bulk", data={

@@ -12,12 +12,12 @@ from models import (
     DuplicateDecision,
     StoredFile,
     ZohoAccount,
-    ZohoContact,
 )
 from services import duplicates
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.test_documents import upload
+from tests.zoho_flow import known_vendor
 
 DAY = datetime.date(2026, 3, 12)
 
@@ -105,8 +105,7 @@ def test_archived_documents_are_not_matched_and_a_flag_clears_when_fields_change
 
 
 def test_not_a_duplicate_is_remembered_and_publishing_is_then_allowed(client, connected):
-    vendor = ZohoContact.usable(connected.organization_id).where(
-        ZohoContact.contact_type == "vendor").first()
+    vendor = known_vendor(connected)
     account = ZohoAccount.usable(connected.organization_id).where(
         ZohoAccount.account_type == "expense").first()
     upload(client, ("ovh.pdf", samples.text_pdf(supplier_name=vendor.name)))

@@ -1,6 +1,7 @@
 """Driving the Zoho consent over real HTTP, as a browser would, for tests without one."""
 
 import re
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -87,3 +88,24 @@ def zoho_as_user(sandbox) -> ZohoBooksClient:
     token = sandbox.self_client_tokens()["access_token"]
     return ZohoBooksClient(sandbox.url, ZohoConnection.current().organization_id,
                            FixedToken(token))
+
+
+@contextmanager
+def zoho_write_times_out(app, sandbox, call: str):
+    """Zoho applies `call` ("POST /bills") but answers after our client gave up waiting."""
+    app.config["ZOHO_TIMEOUT"] = 1.0
+    sandbox.admin("POST", "/sandbox/faults", timeout_rate=1.0, timeout_sleep_s=1.5,
+                  fault_path=call)
+    try:
+        yield
+    finally:
+        sandbox.admin("DELETE", "/sandbox/faults")
+        app.config["ZOHO_TIMEOUT"] = 30.0
+
+
+def known_vendor(connection):
+    """A supplier Zoho Books (and the cached lists) already know."""
+    from models import ZohoContact
+
+    return ZohoContact.usable(connection.organization_id).where(
+        ZohoContact.contact_type == "vendor").first()

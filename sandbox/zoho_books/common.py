@@ -95,7 +95,7 @@ def _gate():
         g.user = user
         limits.count_call(db, "", call_name())
         limits.apply_faults_before("")
-        limits.apply_faults_during()
+        limits.apply_faults_during(call_name())
         return
     g.org_id, g.org = _resolve_org(user)
     g.user = user
@@ -104,7 +104,7 @@ def _gate():
     org_limits = limits.enforce_rate_limits(db, g.org_id, now())
     limits.enter_concurrency_slot(g.org_id, org_limits)
     g.in_flight_org = g.org_id
-    limits.apply_faults_during()
+    limits.apply_faults_during(call_name())
 
 
 @bp.teardown_request

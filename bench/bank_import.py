@@ -24,6 +24,7 @@ import requests
 
 os.environ["BOOKBRIDGE_HUEY_IMMEDIATE"] = "1"
 
+import clock  # noqa: E402
 from app import create_app  # noqa: E402
 from models import BankTransaction, Role  # noqa: E402
 from services import bank_sync  # noqa: E402
@@ -79,7 +80,7 @@ def measure(total: int) -> dict:
 
 
 def _measure(total: int, sandbox: Sandbox, data_dir: Path) -> dict:
-    since = datetime.date.today() - datetime.timedelta(days=730)
+    since = clock.now().date() - datetime.timedelta(days=730)
     sandbox.admin("POST", "/sandbox/qonto/generate", transactions_per_account=total // 3,
                   start=since.isoformat())
     app = create_app({

@@ -39,6 +39,8 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.auth import AuthBase
 
+import clock
+
 log = logging.getLogger(__name__)
 
 PRODUCTION_URL = "https://thirdparty.qonto.com"
@@ -238,21 +240,14 @@ class QontoClient:
         must be timezone-aware. Qonto was reported to reject ``settled_at`` windows that
         span two calendar years: chunk history imports by year (NOTES §4 quirk 1).
         """
-        if not bank_account_id:
-            raise ValueError("bank_account_id is required")
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
         status_list = _choices("status", statuses, TRANSACTION_STATUSES)
         include_list = _choices("include", includes, TRANSACTION_INCLUDES)
-        base: list[tuple[str, str]] = [("bank_account_id", bank_account_id)]
-        for name, value in (
-            ("updated_at_from", updated_at_from),
-            ("updated_at_to", updated_at_to),
-            ("settled_at_from", settled_at_from),
-            ("settled_at_to", settled_at_to),
-        ):
-            if value is not None:
-                base.append((name, format_datetime(value)))
+        base = _transaction_filters(bank_account_id, updated_at_from=updated_at_from,
+                                    updated_at_to=updated_at_to,
+                                    settled_at_from=settled_at_from,
+                                    settled_at_to=settled_at_to)
         base.append(("sort_by", sort_by))
         base.extend(("includes[]", include) for include in include_list)
         base.append(("per_page", str(per_page)))
@@ -264,6 +259,19 @@ class QontoClient:
                 "/v2/transactions", "transactions", [*base, ("status[]", status)]
             )
         )
+
+    def count_transactions(self, bank_account_id: str, *, status: str = "completed",
+                           settled_at_from: datetime | None = None,
+                           settled_at_to: datetime | None = None) -> int:
+        """How many transactions match, from the pagination ``meta.total_count`` of a
+        one-row page (one call). 0 when Qonto gives no count."""
+        params = _transaction_filters(bank_account_id, settled_at_from=settled_at_from,
+                                      settled_at_to=settled_at_to)
+        status_name = _choices("status", (status,), TRANSACTION_STATUSES)[0]
+        params += [("status[]", status_name), ("per_page", "1"), ("page", "1")]
+        meta = self._get("/v2/transactions", params).get("meta")
+        count = meta.get("total_count") if isinstance(meta, dict) else None
+        return count if isinstance(count, int) and count >= 0 else 0
 
     def transaction(self, transaction_uuid: str, includes: Iterable[str] = ("attachments",)
                     ) -> dict:
@@ -440,6 +448,17 @@ def format_datetime(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def _transaction_filters(bank_account_id: str, **moments: datetime | None
+                         ) -> list[tuple[str, str]]:
+    """The account and the time filters given (``updated_at_from=…``), as query pairs."""
+    if not bank_account_id:
+        raise ValueError("bank_account_id is required")
+    pairs = [("bank_account_id", bank_account_id)]
+    pairs += [(name, format_datetime(value)) for name, value in moments.items()
+              if value is not None]
+    return pairs
+
+
 def _choices(name: str, values: Iterable[str], allowed: tuple[str, ...]) -> list[str]:
     if isinstance(values, str):
         values = (values,)
@@ -538,4 +557,4 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (when - clock.now()).total_seconds())

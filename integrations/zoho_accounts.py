@@ -20,10 +20,12 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+
+import clock
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +313,7 @@ class ZohoAccounts:
             access_token=payload["access_token"],
             refresh_token=payload.get("refresh_token") if keep_refresh_token else None,
             api_domain=_normalise(payload.get("api_domain")) or self._default_api_domain(server),
-            expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
+            expires_at=clock.now() + timedelta(seconds=expires_in),
             scope=payload.get("scope"),
         )
 

@@ -20,15 +20,21 @@ def sync_bank(job_id: int, task=None) -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def sync_bank_when_due() -> None:
-    """Start the daily sync once its time (20:30 by default, organisation time) has come."""
+    """Start the daily sync once its time (20:30 by default, organisation time) has come,
+    and the follow-up a run booked when it left work to do."""
     runtime.current()  # opens the database in a fresh worker
     with db.connection_context():
         connection = QontoConnection.current()
         if not connection.is_connected or not ZohoConnection.current().is_connected:
             return
-        if connection.next_sync_at is None or connection.next_sync_at > utcnow():
+        now = utcnow()
+        if connection.follow_up_at and connection.follow_up_at <= now:
+            trigger = "follow-up"  # booked by a run that left work to do
+        elif connection.next_sync_at and connection.next_sync_at <= now:
+            trigger = "schedule"
+        else:
             return
-        job, created = bank_sync.request("schedule")
+        job, created = bank_sync.request(trigger)
     if created:
-        log.info("daily bank sync queued as job %s", job.id)
+        log.info("%s bank sync queued as job %s", trigger, job.id)
         sync_bank(job.id)

@@ -1,10 +1,14 @@
 """The configuration the tasks run with, set once per process."""
 
+import threading
+
 import config as config_layers
 from models import db
 from models.database import open_database
 
 _state: dict = {"config": None}
+# Worker threads start together: one of them loads the config and opens the database.
+_opening = threading.Lock()
 
 
 def use(config) -> None:
@@ -14,8 +18,9 @@ def use(config) -> None:
 
 
 def current():
-    if _state["config"] is None:
-        use(config_layers.load())
-    if db.obj is None:
-        open_database(_state["config"])
+    with _opening:
+        if _state["config"] is None:
+            use(config_layers.load())
+        if db.obj is None:
+            open_database(_state["config"])
     return _state["config"]

@@ -40,6 +40,9 @@ class QontoConnection(BaseModel):
     sync_time = CharField(default="20:30")
     last_sync_at = DateTimeField(null=True)
     next_sync_at = DateTimeField(null=True)
+    # A run that could not finish everything (lines held back, history asked for during
+    # the run) books a follow-up here; the minute tick starts it.
+    follow_up_at = DateTimeField(null=True)
 
     @classmethod
     def current(cls) -> "QontoConnection":
@@ -64,7 +67,15 @@ class QontoAccount(BaseModel):
     zoho_account_name = CharField(default="")
     link_origin = CharField(default="")  # matched, created, chosen
     link_problem = TextField(default="")
+    # The earliest booking date this installation feeds to Zoho.
     history_start = DateField(null=True)
+    # A history import asked for and not finished yet: stored before the job is queued,
+    # so whichever run comes next (after a crash too) carries it on. `history_resume_at`
+    # is the settled_at of the last committed page; `history_total` is Qonto's count of
+    # completed transactions in the range, for the progress shown on the Banks card.
+    history_wanted_from = DateField(null=True)
+    history_resume_at = DateTimeField(null=True)
+    history_total = IntegerField(null=True)
     # Per Qonto status, the updated_at of the last committed page (inclusive next time).
     cursors = JSONField(default=dict)
     last_synced_at = DateTimeField(null=True)

@@ -6,12 +6,14 @@ from decimal import Decimal
 
 from peewee import DatabaseProxy, Model, TextField
 
+import clock
+
 db = DatabaseProxy()
 
 
 def utcnow() -> datetime.datetime:
     """Naive UTC timestamp: every stored time is UTC."""
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    return clock.utcnow()
 
 
 def _json_default(value):

@@ -40,6 +40,9 @@ class Job(BaseModel):
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
     heartbeat_at = DateTimeField(null=True)
+    # "host:pid:start" of the worker process running it, so a restarted worker can tell
+    # the jobs of a dead one (see jobs.recovery).
+    worker = CharField(default="")
 
     @classmethod
     def active_of_kind(cls, kind: str):

@@ -4,6 +4,7 @@ This state is per process on purpose: it steers a running test and is cleared by
 ``POST /sandbox/reset`` or a restart; nothing a client wrote lives here.
 """
 
+import os
 import random
 import threading
 import time
@@ -30,6 +31,18 @@ DEFAULT_FAULTS = {
 }
 
 
+# The same variable as Bookbridge's clock (the sandbox shares no code with it): a test pins
+# every process to one date by setting it once, and /sandbox/clock moves on from there.
+CLOCK_OFFSET_VARIABLE = "BOOKBRIDGE_CLOCK_OFFSET"
+
+
+def base_clock_offset():
+    try:
+        return float(os.environ.get(CLOCK_OFFSET_VARIABLE) or 0)
+    except ValueError:
+        return 0.0
+
+
 class SandboxRuntime:
     """Mutable switches shared by the request threads, guarded by one lock."""
 
@@ -39,7 +52,7 @@ class SandboxRuntime:
 
     def reset(self):
         with self.lock:
-            self.clock_offset = 0.0
+            self.clock_offset = base_clock_offset()
             self.faults = dict(DEFAULT_FAULTS)
             self.rng = random.Random()
             self.in_flight = {}

@@ -9,6 +9,8 @@ then categorise by rules and attach receipts (services.bank_followup).
 import datetime
 import logging
 
+from peewee import fn
+
 from integrations.qonto import QontoAuthError, QontoError, QontoRateLimited, QontoUnavailable
 from integrations.zoho_accounts import RefreshThrottled, TokenRevoked, ZohoAuthError
 from integrations.zoho_books import (
@@ -38,7 +40,10 @@ KIND = "bank_sync"
 BATCH_SIZE = 200  # lines per POST /bankstatements
 STATUSES = ("completed", "pending", "declined")
 COUNTERS = ("fetched", "new", "updated", "duplicates", "pushed", "categorised", "receipts",
-            "failed")
+            "failed", "held_back")
+# The earliest history start accepted: older dates are typing mistakes, and each calendar
+# year of range costs Qonto calls even when empty.
+EARLIEST_HISTORY_START = datetime.date(2000, 1, 1)
 
 
 class TryAgainLater(Exception):
@@ -46,9 +51,59 @@ class TryAgainLater(Exception):
 
 
 def request(trigger: str, user=None, history_start: datetime.date | None = None):
-    """Queue a sync unless one is under way; returns (job, created)."""
-    params = {"history_start": history_start.isoformat()} if history_start else {}
-    return jobs.start(KIND, user=user, trigger=trigger, params=params)
+    """Queue a sync unless one is under way; returns (job, created).
+
+    A history start is stored on the accounts first, in the same transaction: the run
+    under way or the next one of any kind imports it, whatever dies in between.
+    """
+    with db.atomic():
+        if history_start:
+            want_history(history_start)
+        return jobs.start(KIND, user=user, trigger=trigger)
+
+
+def want_history(start: datetime.date) -> None:
+    """Ask for the completed transactions since `start` on every included account."""
+    if start < EARLIEST_HISTORY_START:
+        raise qonto.BankError(f"Pick a history start from "
+                              f"{EARLIEST_HISTORY_START:%d %b %Y} on.")
+    for account in QontoAccount.select().where(QontoAccount.included):
+        if account.history_start and start >= account.history_start:
+            continue  # already fed from that date
+        if account.history_wanted_from and account.history_wanted_from <= start:
+            continue  # an earlier request already covers it
+        account.history_wanted_from = start
+        account.history_total = None  # counted again for the wider range
+        account.save(only=[QontoAccount.history_wanted_from, QontoAccount.history_total])
+
+
+def history_progress() -> dict[int, dict]:
+    """Per account id with a history import under way: from, imported and total lines.
+
+    "Imported" counts the range's completed lines stored so far (Qonto's own count is
+    the total); the request ends once they are in Zoho Books too.
+    """
+    progress = {}
+    for account in QontoAccount.select().where(QontoAccount.history_wanted_from.is_null(False)):
+        total = account.history_total
+        if _history_imported(account):
+            imported = total or 0  # in Bookbridge; the push to Zoho comes next
+        else:
+            in_range = [BankTransaction.account == account,
+                        BankTransaction.status == "completed",
+                        BankTransaction.booking_date >= account.history_wanted_from]
+            if account.history_start:
+                in_range.append(BankTransaction.booking_date < account.history_start)
+            imported = BankTransaction.select().where(*in_range).count()
+        progress[account.id] = {"from": account.history_wanted_from, "total": total,
+                                "imported": min(imported, total) if total else imported}
+    return progress
+
+
+def _history_imported(account: QontoAccount) -> bool:
+    """The requested range is in Bookbridge (what is left is pushing it)."""
+    return bool(account.history_start and account.history_wanted_from
+                and account.history_start <= account.history_wanted_from)
 
 
 def run(config, job_id: int, *, retries_left: int = 0) -> None:
@@ -56,9 +111,14 @@ def run(config, job_id: int, *, retries_left: int = 0) -> None:
     if not job.is_active:
         return
     jobs.begin(job)
+    _settle_interrupted_runs(job)
+    # This run takes up any booked follow-up; it books another if it leaves work to do.
+    QontoConnection.update(follow_up_at=None).execute()
     sync_run = SyncRun.create(job=job, trigger=job.trigger)
     try:
-        BankSync(config, job, sync_run).run(job.params.get("history_start"))
+        if job.params.get("history_start"):  # a job queued before requests were stored
+            want_history(datetime.date.fromisoformat(job.params["history_start"]))
+        BankSync(config, job, sync_run).run()
     except QontoAuthError:
         reason = ("Qonto refused the secret key (it was revoked or changed). The daily sync is "
                   "stopped: an admin must connect Qonto again with the new key.")
@@ -74,9 +134,17 @@ def run(config, job_id: int, *, retries_left: int = 0) -> None:
     except (ZohoApiError, ZohoAuthError, QontoError) as error:
         _end(job, sync_run, error.user_message)
     else:
-        _succeed(job, sync_run)
+        _succeed(config, job, sync_run)
     finally:
         _schedule_next(config)
+
+
+def _settle_interrupted_runs(job: Job) -> None:
+    """Runs left "running" by a worker that died: say so, since this run carries them on."""
+    (SyncRun.update(status="interrupted", finished_at=utcnow(),
+                    error="The worker stopped during this run (killed or restarted). "
+                          "Nothing was lost: the next run carried on from where it stopped.")
+     .where(SyncRun.status.in_(["running", "retrying"]), SyncRun.job != job).execute())
 
 
 def crashed(job_id: int) -> None:
@@ -100,7 +168,7 @@ def _end(job, sync_run, reason: str, retrying: bool = False) -> None:
     audit.record("bank.sync_failed", actor="worker", subject=job.trigger, detail=reason)
 
 
-def _succeed(job, sync_run) -> None:
+def _succeed(config, job, sync_run) -> None:
     totals = {name: sum(stats.get(name, 0) for stats in sync_run.stats.values())
               for name in COUNTERS}
     sync_run.status = "succeeded" if not totals["failed"] else "partial"
@@ -112,9 +180,42 @@ def _succeed(job, sync_run) -> None:
                f"{totals['receipts']} receipts attached")
     if totals["failed"]:
         message += f", {totals['failed']} failed (see the sync history)"
-    jobs.succeed(job, message + ".")
+    message += "."
+    follow_up = _book_follow_up(config)
+    if totals["held_back"]:
+        message += (f" {totals['held_back']} lines wait for Zoho Books to finish an earlier "
+                    f"import before anything is sent again")
+    if follow_up:
+        local = follow_up.replace(tzinfo=datetime.UTC).astimezone(
+            bank_schedule.time_zone(config))
+        message += (f"{';' if totals['held_back'] else ''} a follow-up sync runs at "
+                    f"{local:%H:%M}.")
+    elif totals["held_back"]:
+        message += "."
+    jobs.succeed(job, message)
     audit.record("bank.sync", user=job.created_by, actor=None if job.created_by else "scheduler",
                  subject=job.trigger, after=totals)
+
+
+def _book_follow_up(config) -> datetime.datetime | None:
+    """When work is left (lines held back, history still wanted), book the next run.
+
+    Held-back lines can be settled once their batch is old enough to judge; a history
+    request made while this run was past its account is taken up at once.
+    """
+    times = []
+    settle_after = datetime.timedelta(seconds=config["BANK_SETTLE_AFTER"])
+    oldest = (PushBatch.select(fn.MIN(PushBatch.created_at))
+              .where(PushBatch.state == "prepared").scalar())
+    if oldest:
+        times.append(max(oldest + settle_after, utcnow()) + datetime.timedelta(seconds=5))
+    for account in QontoAccount.select().where(QontoAccount.included,
+                                               QontoAccount.history_wanted_from.is_null(False)):
+        if not _history_imported(account):
+            times.append(utcnow())  # asked for while this run was past the account
+    follow_up = min(times) if times else None
+    QontoConnection.update(follow_up_at=follow_up).execute()
+    return follow_up
 
 
 def _schedule_next(config) -> None:
@@ -142,29 +243,36 @@ class BankSync:
 
     # -- orchestration -----------------------------------------------------------------------
 
-    def run(self, history_start: str | None) -> None:
+    def run(self) -> None:
         accounts = list(QontoAccount.select().where(QontoAccount.included)
                         .order_by(QontoAccount.id))
-        start = datetime.date.fromisoformat(history_start) if history_start else None
-        for account in accounts:
+        for listed in accounts:
+            account = QontoAccount.get_by_id(listed.id)  # with requests made since the list
             self.stats(account)
-            self.sync_account(account, start)
+            self.sync_account(account)
             account.last_synced_at = utcnow()
             account.save(only=[QontoAccount.last_synced_at])
 
-    def sync_account(self, account: QontoAccount, history_start) -> None:
+    def sync_account(self, account: QontoAccount) -> None:
         self.say(account, "linking to Zoho Books")
         bank_links.ensure_link(self.zoho, account)
         if account.history_start is None:
             self.start_feed(account)
         settled = self.settle_unsettled_batches(account)
-        if history_start and history_start < account.history_start:
-            self.import_history(account, history_start, account.history_start)
+        if account.history_wanted_from and not _history_imported(account):
+            self.import_history(account)
         self.pull_changes(account)
         if not settled:
+            held = (BankTransaction.select().where(
+                BankTransaction.account == account,
+                BankTransaction.push_state.in_([PushState.SENDING, PushState.READY])).count())
+            self.count(account, "held_back", held)
             self.say(account, "waiting for Zoho to finish an earlier import before pushing")
             return
         self.push(account)
+        if account.history_wanted_from:  # imported and pushed: the request is done
+            account.history_wanted_from = account.history_total = None
+            account.save(only=[QontoAccount.history_wanted_from, QontoAccount.history_total])
         followup = bank_followup.FollowUp(self, account)
         followup.categorise()
         followup.attach_receipts()
@@ -237,31 +345,33 @@ class BankSync:
             if not moved:
                 return
 
-    def import_history(self, account, start: datetime.date, before: datetime.date) -> None:
-        """Completed transactions booked on [start, before), local dates.
+    def import_history(self, account: QontoAccount) -> None:
+        """Completed transactions booked on [wanted, history_start), local dates.
 
-        Qonto refuses a settled_at window spanning two calendar years, so the range (from
-        local midnight to local midnight, in UTC) is cut at each UTC new year.
+        Resumable: each committed page records its latest settled_at, and the next run
+        (of any kind, after a crash too) starts again there (inclusive: rows already
+        stored are skipped).
         """
-        window_start = self.local_midnight(start)
-        range_end = self.local_midnight(before)
-        while window_start < range_end:
-            window_end = min(datetime.datetime(window_start.year + 1, 1, 1), range_end)
-            self.say(account, f"importing history {window_start:%d %b %Y} to "
-                              f"{window_end - datetime.timedelta(seconds=1):%d %b %Y}")
-            pages = self.qonto.iter_transactions(
-                account.qonto_id, statuses=("completed",),
-                settled_at_from=window_start.replace(tzinfo=datetime.UTC),
-                settled_at_to=(window_end - datetime.timedelta(milliseconds=1))
-                .replace(tzinfo=datetime.UTC),
-                sort_by="settled_at:asc", includes=())
-            for page in pages:
+        start, before = account.history_wanted_from, account.history_start
+        range_start, range_end = self.local_midnight(start), self.local_midnight(before)
+        if account.history_total is None:
+            account.history_total = sum(
+                self.qonto.count_transactions(account.qonto_id, settled_at_from=low,
+                                              settled_at_to=high)
+                for low, high in _year_windows(range_start, range_end))
+            account.save(only=[QontoAccount.history_total])
+        resume_from = max(range_start, account.history_resume_at or range_start)
+        for low, high in _year_windows(resume_from, range_end):
+            self.say(account, f"importing history {low:%d %b %Y} to {high:%d %b %Y}")
+            for page in self.qonto.iter_transactions(
+                    account.qonto_id, statuses=("completed",), settled_at_from=low,
+                    settled_at_to=high, sort_by="settled_at:asc", includes=()):
                 self.store_page(account, page, history_from=start)
-            window_start = window_end
-        account.history_start = start
-        account.save(only=[QontoAccount.history_start])
+        account.history_start, account.history_resume_at = start, None
+        account.save(only=[QontoAccount.history_start, QontoAccount.history_resume_at])
         audit.record("bank.history_import", user=self.job.created_by, subject=account.name,
-                     after={"from": start.isoformat(), "to": before.isoformat()})
+                     after={"from": start.isoformat(), "to": before.isoformat(),
+                            "qonto_count": account.history_total})
 
     def store_page(self, account, page: list[dict], cursor_status: str | None = None,
                    history_from: datetime.date | None = None) -> None:
@@ -279,6 +389,11 @@ class BankSync:
                 cursors[cursor_status] = _naive(newest).isoformat()
                 account.cursors = cursors
                 account.save(only=[QontoAccount.cursors])
+            settled = [_naive(record["settled_at"]) for record in page
+                       if record.get("settled_at")]
+            if history_from and settled:  # where a resumed import starts again
+                account.history_resume_at = max(settled)
+                account.save(only=[QontoAccount.history_resume_at])
         self.count(account, "fetched", len(page))
 
     def store_one(self, account, record: dict, earliest: datetime.date,
@@ -425,6 +540,19 @@ class BankSync:
                 if marker:
                     found[marker] = zoho_line
         return found
+
+
+def _year_windows(start: datetime.datetime, end: datetime.datetime):
+    """Aware UTC (from, to) pairs covering [start, end), both ends inclusive to the ms.
+
+    Qonto refuses a settled_at window spanning two calendar years, so the range (naive
+    UTC, local midnight to local midnight) is cut at each UTC new year.
+    """
+    while start < end:
+        window_end = min(datetime.datetime(start.year + 1, 1, 1), end)
+        yield (start.replace(tzinfo=datetime.UTC),
+               (window_end - datetime.timedelta(milliseconds=1)).replace(tzinfo=datetime.UTC))
+        start = window_end
 
 
 def _naive(value) -> datetime.datetime:

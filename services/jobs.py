@@ -1,11 +1,64 @@
 """Starting background jobs once, and recording their progress on the Job row."""
 
 import datetime
+import os
+import socket
 
 from models import Job, JobStatus, db, utcnow
 
-# A job whose worker has not written for this long is taken as dead (killed worker).
+# A job whose worker has not written for this long is taken as dead (killed worker), when
+# no restarted worker has said so sooner (see `interrupted_jobs`).
 STALE_AFTER = datetime.timedelta(minutes=5)
+ACTIVE = [status for status in JobStatus if status.is_active]
+_started_at: dict[int, int] = {}
+
+
+def this_worker() -> str:
+    """"host:pid:start" of this process: unique even when a container reuses its pid."""
+    pid = os.getpid()
+    started = _started_at.setdefault(pid, int(utcnow().timestamp() * 1000))
+    return f"{socket.gethostname()}:{pid}:{started}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def interrupted_jobs() -> list[Job]:
+    """Active jobs whose worker process, on this machine, is gone (killed or restarted).
+
+    Workers elsewhere are not judged here: their jobs wait for STALE_AFTER.
+    """
+    host, me = socket.gethostname(), this_worker()
+    my_pid = os.getpid()
+    found = []
+    for job in Job.select().where(Job.status.in_(ACTIVE), Job.worker != ""):
+        worker_host, _, rest = job.worker.partition(":")
+        if worker_host != host or job.worker == me:
+            continue
+        try:
+            pid = int(rest.partition(":")[0])
+        except ValueError:
+            continue
+        if pid == my_pid or not _process_alive(pid):  # our pid, reused: the old one died
+            found.append(job)
+    return found
+
+
+def take_over(job: Job) -> bool:
+    """Claim a dead worker's job for this one, to run it again; False if another thread
+    of this worker claimed it first."""
+    claimed = Job.update(
+        worker=this_worker(), status=JobStatus.QUEUED, heartbeat_at=utcnow(),
+        step="Resuming: the worker stopped during this job and was restarted",
+        message="").where(Job.id == job.id, Job.worker == job.worker).execute()
+    return claimed == 1
 
 
 def active_job(kind: str) -> Job | None:
@@ -43,7 +96,7 @@ def _update(job: Job, **fields) -> None:
 
 def begin(job: Job) -> None:
     _update(job, status=JobStatus.RUNNING, started_at=job.started_at or utcnow(),
-            attempts=job.attempts + 1, message="", error="")
+            attempts=job.attempts + 1, message="", error="", worker=this_worker())
 
 
 def progress(job: Job, step: str, *, counts=None, percent=None) -> None:

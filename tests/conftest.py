@@ -1,10 +1,23 @@
 """Fixtures: a real app on a temporary SQLite file, the sandbox over real HTTP, users."""
 
+import datetime
 import os
 import re
 
+import clock
+
 # Tasks run in-process during tests; set before anything imports the queue.
 os.environ["BOOKBRIDGE_HUEY_IMMEDIATE"] = "1"
+
+# The whole suite (the app, the in-process sandbox and the processes the browser and
+# reliability tests start, which inherit the environment) runs on a pinned clock, so no
+# result depends on the day CI runs. BOOKBRIDGE_TEST_NOW picks another moment
+# (tests/test_calendar.py runs the date-sensitive tests at several); "real" unpins it.
+PINNED_NOW = "2026-06-17T10:00:00+00:00"  # a Wednesday morning, no DST change near
+_wanted_now = os.environ.get("BOOKBRIDGE_TEST_NOW", PINNED_NOW)
+if _wanted_now != "real":
+    os.environ[clock.OFFSET_VARIABLE] = str(
+        clock.offset_to_reach(datetime.datetime.fromisoformat(_wanted_now)))
 
 import pytest  # noqa: E402
 

@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-from models import BankTransaction, Job, PushBatch, PushState
+import clock
+from models import BankTransaction, Job, PushBatch, PushState, QontoAccount, SyncRun
+from services import bank_sync
 from tests.bank_flow import connect_qonto
 from tests.test_bank_sync import assert_zoho_holds_exactly_qonto, zoho_connected  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
-MIN_KILLS = 10
 
 
 def _worker_env(app) -> dict:
@@ -28,58 +29,75 @@ def _worker_env(app) -> dict:
     return env
 
 
-def _progress() -> tuple[int, int, int]:
-    """(stored, pushed, ledger batches): what the import has committed so far."""
-    return (BankTransaction.select().count(),
-            BankTransaction.select().where(BankTransaction.push_state == PushState.PUSHED)
-            .count(),
-            PushBatch.select().count())
+def _step_of_running_job() -> str:
+    job = Job.select().where(Job.kind == "bank_sync").order_by(Job.id.desc()).first()
+    return job.step if job and job.is_active else ""
 
 
-def _wait_for_progress(worker, before, seconds=20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and worker.poll() is None:
-        if _progress() != before:
-            return
-        time.sleep(0.02)
+def _phase(step: str) -> tuple[str, str] | None:
+    """("Compte courant", "pushing") from "Compte courant: pushing 200 lines to Zoho Books"."""
+    account, _, what = step.partition(": ")
+    return (account, what.split(" ")[0]) if what else None
 
 
-def test_worker_killed_ten_times_during_an_import_ends_exactly(app, client, zoho_connected,  # noqa: F811
-                                                                sandbox):
-    connect_qonto(client, sandbox)  # no history yet: the import is the killed worker's job
-    since = datetime.date.today() - datetime.timedelta(days=730)
-    # Slow Zoho down a little so that the kills land all along the import.
-    sandbox.admin("POST", "/sandbox/faults", latency_ms=150)
-    rng = random.Random(20261121)
-    env = _worker_env(app)
-    kills, finished = 0, False
-    progress_at_kill = []  # (stored, pushed) after each kill: the kills spread over the import
+def _start_worker(env):
+    return subprocess.Popen([sys.executable, "-m", "tests.bank_worker"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _kill_at_next_new_phase(worker, killed: set, rng) -> bool:
+    """Kill the worker shortly after the sync reaches a phase not killed in before."""
+    deadline = time.monotonic() + 60
+    while worker.poll() is None and time.monotonic() < deadline:
+        phase = _phase(_step_of_running_job())
+        if phase and phase not in killed:
+            time.sleep(rng.uniform(0, 0.15))  # somewhere inside that phase
+            if worker.poll() is not None:
+                return False
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            killed.add(phase)
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_history_asked_once_survives_a_kill_at_every_step(app, client, zoho_connected,  # noqa: F811
+                                                          sandbox):
+    """The import is asked for once; the worker is killed in every phase of every account
+    (linking, history, fetching, pushing, checking), and only "Sync now" follows."""
+    connect_qonto(client, sandbox)  # no history yet: the first sync starts on today's date
+    since = clock.now().date() - datetime.timedelta(days=730)
+    bank_sync.request("history", history_start=since)  # what "Import history" stores
+    # Slow Zoho down a little so that each phase lasts long enough to be hit.
+    sandbox.admin("POST", "/sandbox/faults", latency_ms=60)
+    rng = random.Random(20261130)
+    env, killed, outputs = _worker_env(app), set(), []
     try:
-        while not finished:
-            worker = subprocess.Popen([sys.executable, "-m", "tests.bank_worker",
-                                       since.isoformat()], cwd=ROOT, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            if kills < MIN_KILLS:
-                # Kill a moment after the worker has made progress, so every kill lands
-                # inside the import (storing pages, or between ledger and Zoho).
-                _wait_for_progress(worker, _progress())
-                time.sleep(rng.uniform(0, 0.3))
-                if worker.poll() is None:
-                    worker.send_signal(signal.SIGKILL)
-                    worker.wait()
-                    kills += 1
-                    progress_at_kill.append(_progress())
-                    continue
+        for _ in range(40):
+            worker = _start_worker(env)
+            if _kill_at_next_new_phase(worker, killed, rng):
+                continue
             output, _ = worker.communicate(timeout=300)
+            outputs.append(output)
             assert worker.returncode == 0, output
-            finished = "finished succeeded" in output
-            assert finished or kills >= MIN_KILLS, output
+            if "finished succeeded" in output and not QontoAccount.select().where(
+                    QontoAccount.history_wanted_from.is_null(False)).exists():
+                break
     finally:
         sandbox.admin("DELETE", "/sandbox/faults")
-    assert kills >= MIN_KILLS
-    assert len(set(progress_at_kill)) >= 4, progress_at_kill
+    names = {account.name for account in QontoAccount.select()}
+    assert {name for name, _ in killed} >= names, killed  # every account was hit...
+    for phase in ("importing", "fetching", "pushing"):  # ...in each phase of its import
+        assert sum(p[1] == phase for p in killed) == 3, killed
     assert not BankTransaction.select().where(
         BankTransaction.push_state.in_([PushState.READY, PushState.SENDING])).exists()
     assert not PushBatch.select().where(PushBatch.state == "prepared").exists()
     assert assert_zoho_holds_exactly_qonto(sandbox, since) > 2000
-    assert Job.select().where(Job.kind == "bank_sync", Job.status == "running").count() == 0
+    assert all(account.history_start == since for account in QontoAccount.select())
+    # Nothing is left "running": the killed runs say they were interrupted.
+    assert not Job.select().where(Job.kind == "bank_sync",
+                                  Job.status.in_(["running", "queued", "waiting"])).exists()
+    assert not SyncRun.select().where(SyncRun.status == "running").exists()
+    assert {run.status for run in SyncRun.select()} == {"interrupted", "succeeded"}
+    assert SyncRun.select().where(SyncRun.status == "interrupted").count() >= 10

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+import clock
 from jobs.bank import sync_bank, sync_bank_when_due
 from models import (
     AuditEvent,
@@ -81,7 +82,7 @@ def test_consent_is_required(client, zoho_connected, sandbox):
 
 
 def test_two_years_of_history_land_exactly_once(client, zoho_connected, sandbox):
-    since = datetime.date.today() - datetime.timedelta(days=730)
+    since = clock.now().date() - datetime.timedelta(days=730)
     page = connect_qonto(client, sandbox, history_start=since).text
     assert "Qonto is connected" in page
     run = SyncRun.select().order_by(SyncRun.id.desc()).get()
@@ -196,7 +197,7 @@ def test_timeout_after_zoho_accepted_does_not_push_twice(app, client, zoho_conne
 
 
 def test_flaky_zoho_still_ends_exactly(client, zoho_connected, sandbox):
-    since = datetime.date.today() - datetime.timedelta(days=120)
+    since = clock.now().date() - datetime.timedelta(days=120)
     sandbox.admin("POST", "/sandbox/faults", error_rate=0.1, seed=7)
     try:
         connect_qonto(client, sandbox, history_start=since)
@@ -218,7 +219,7 @@ def test_flaky_zoho_still_ends_exactly(client, zoho_connected, sandbox):
 
 
 def test_rules_categorise_and_receipts_follow_once(client, zoho_connected, sandbox):
-    since = datetime.date.today() - datetime.timedelta(days=60)
+    since = clock.now().date() - datetime.timedelta(days=60)
     expense = ZohoAccount.select().where(ZohoAccount.account_type == "expense").first()
     client.post("/bank/rules/", data={
         "name": "Card payments", "condition_field_0": "label", "condition_op_0": "matches",
@@ -277,7 +278,7 @@ def test_receipts_follow_a_line_categorised_by_hand(client, zoho_connected, sand
 
 def test_disconnect_keeps_history_and_reconnect_pushes_nothing_again(client, zoho_connected,
                                                                     sandbox):
-    connect_qonto(client, sandbox, history_start=datetime.date.today()
+    connect_qonto(client, sandbox, history_start=clock.now().date()
                   - datetime.timedelta(days=30))
     pushed = BankTransaction.select().where(BankTransaction.push_state == PushState.PUSHED)
     before = pushed.count()
@@ -366,10 +367,10 @@ def test_history_asked_while_a_sync_runs_says_it_did_not_start(client, zoho_conn
 
 
 def test_extending_history_back_imports_only_what_is_missing(client, zoho_connected, sandbox):
-    recent = datetime.date.today() - datetime.timedelta(days=60)
+    recent = clock.now().date() - datetime.timedelta(days=60)
     connect_qonto(client, sandbox, history_start=recent)
     first = assert_zoho_holds_exactly_qonto(sandbox, recent)
-    older = datetime.date.today() - datetime.timedelta(days=150)
+    older = clock.now().date() - datetime.timedelta(days=150)
     client.post("/bank/history", data={"history_start": older.isoformat(),
                                        "csrf_token": csrf_token(client)})
     run = SyncRun.select().order_by(SyncRun.id.desc()).get()

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import clock
+
 LOGIN = "atelier-lumiere-1234"
 SECRET = "sk-fake-0123456789abcdef"
 ORG_ID = "0190a1b2-0000-7000-8000-000000000001"
@@ -142,7 +144,7 @@ class FakeQonto:
         self.clock_offset += seconds
 
     def now(self) -> float:
-        return time.time() + self.clock_offset
+        return clock.epoch() + self.clock_offset
 
     def requests_to(self, path: str) -> list[Recorded]:
         return [r for r in self.received if r.path == path]

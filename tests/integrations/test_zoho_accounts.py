@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+import clock
 from integrations.zoho_accounts import (
     DATA_CENTRES,
     SCOPES,
@@ -151,7 +152,7 @@ def test_exchange_posts_a_form_and_builds_a_token_set(fake_zoho):
     assert (tokens.access_token, tokens.refresh_token) == ("1000.access", "1000.refresh")
     assert tokens.api_domain == "https://www.zohoapis.eu"
     assert tokens.expires_at.tzinfo is not None
-    assert abs(tokens.expires_at - datetime.now(UTC) - timedelta(hours=1)) < timedelta(minutes=1)
+    assert abs(tokens.expires_at - clock.now() - timedelta(hours=1)) < timedelta(minutes=1)
     assert "1000.access" not in repr(tokens) and "1000.refresh" not in repr(tokens)
 
 
@@ -269,7 +270,7 @@ def test_sandbox_self_client_code_exchange_gives_lasting_tokens(fresh_sandbox, s
 
     assert tokens.access_token and tokens.refresh_token
     assert tokens.api_domain == fresh_sandbox.url
-    assert timedelta(minutes=55) < tokens.expires_at - datetime.now(UTC) <= timedelta(hours=1)
+    assert timedelta(minutes=55) < tokens.expires_at - clock.now() <= timedelta(hours=1)
 
 
 def test_sandbox_code_is_single_use(fresh_sandbox, sandbox_accounts):

@@ -66,6 +66,7 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
 @huey.periodic_task(crontab(minute="*"))
 def extract_documents_left_waiting() -> None:
     """A safety net: documents that arrived as a job was finishing are read a minute later."""
+    runtime.current()  # opens the database in a fresh worker (the startup hook does too)
     with db.connection_context():
         if not document_processing.waiting_documents().exists():
             return

@@ -59,6 +59,14 @@ def orgs_list():
     return jsonify(organizations=_organizations(store.get_db()))
 
 
+@bp.get("/sandbox/in-flight")
+def in_flight():
+    """Zoho calls still being answered (a timed-out write lands when its call ends)."""
+    state = runtime()
+    with state.lock:
+        return jsonify(calls=sum(state.in_flight.values()))
+
+
 @bp.route("/sandbox/faults", methods=["GET", "POST", "DELETE"])
 def faults():
     state = runtime()

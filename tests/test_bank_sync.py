@@ -159,6 +159,7 @@ def _add_qonto_transaction(sandbox, account_id, **fields):
     return sandbox.admin("POST", "/sandbox/qonto/transactions", **body)["transaction"]
 
 
+@pytest.mark.calendar
 def test_pending_waits_declined_never_goes(client, zoho_connected, sandbox):
     connect_qonto(client, sandbox)
     account = QontoAccount.select().order_by(QontoAccount.id).first()
@@ -308,6 +309,7 @@ def test_revoked_key_stops_the_schedule_with_a_banner(client, zoho_connected, sa
     assert Job.select().count() == before
 
 
+@pytest.mark.calendar
 def test_daily_schedule_runs_when_due(client, zoho_connected, sandbox):
     connect_qonto(client, sandbox)
     connection = QontoConnection.current()
@@ -356,16 +358,7 @@ def test_the_sandbox_secret_is_never_rendered(client, zoho_connected, sandbox):
 
 
 
-def test_history_asked_while_a_sync_runs_says_it_did_not_start(client, zoho_connected, sandbox):
-    connect_qonto(client, sandbox)
-    Job.create(kind="bank_sync", status="running", started_at=utcnow(), heartbeat_at=utcnow())
-    response = client.post("/bank/history", data={
-        "history_start": "2025-01-01", "csrf_token": csrf_token(client)},
-        headers={"HX-Request": "true"})
-    assert "history import was NOT started" in response.text
-    assert not AuditEvent.select().where(AuditEvent.action == "bank.history_requested").exists()
-
-
+@pytest.mark.calendar
 def test_extending_history_back_imports_only_what_is_missing(client, zoho_connected, sandbox):
     recent = clock.now().date() - datetime.timedelta(days=60)
     connect_qonto(client, sandbox, history_start=recent)

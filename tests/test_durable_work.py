@@ -6,8 +6,11 @@ import datetime
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+import pytest
 
 import clock
 from jobs.bank import sync_bank, sync_bank_when_due
@@ -36,6 +39,7 @@ def _wanted() -> list[QontoAccount]:
     return list(QontoAccount.select().where(QontoAccount.history_wanted_from.is_null(False)))
 
 
+@pytest.mark.calendar
 def test_history_asked_once_is_finished_by_a_plain_sync_after_a_failed_run(
         client, zoho_connected, sandbox):  # noqa: F811
     connect_qonto(client, sandbox)
@@ -90,6 +94,7 @@ def test_history_start_before_2000_is_refused_with_a_message(client, zoho_connec
     assert not _wanted()
 
 
+@pytest.mark.calendar
 def test_held_back_lines_book_their_own_follow_up(app, client, zoho_connected, sandbox):  # noqa: F811
     connect_qonto(client, sandbox)
     account = QontoAccount.select().order_by(QontoAccount.id).first()
@@ -110,7 +115,7 @@ def test_held_back_lines_book_their_own_follow_up(app, client, zoho_connected, s
 
     sync_bank_when_due.call_local()  # not due yet: nothing starts
     assert jobs.latest("bank_sync").id == job.id
-    _wait_for_cafe_lines(sandbox, account, 1)  # Zoho finishes the late import meanwhile
+    assert _cafe_lines(sandbox, account) == 1  # Zoho finished the late import meanwhile
     three_minutes = datetime.timedelta(seconds=190)  # ...and three minutes pass
     PushBatch.update(created_at=batch.created_at - three_minutes).execute()
     QontoConnection.update(follow_up_at=follow_up - three_minutes).execute()
@@ -118,18 +123,12 @@ def test_held_back_lines_book_their_own_follow_up(app, client, zoho_connected, s
     follow = jobs.latest("bank_sync")
     assert follow.trigger == "follow-up" and follow.status is JobStatus.SUCCEEDED
     assert QontoConnection.current().follow_up_at is None
-    assert _wait_for_cafe_lines(sandbox, account, 1) == 1
+    assert _cafe_lines(sandbox, account) == 1
     assert not PushBatch.select().where(PushBatch.state == "prepared").exists()
 
 
-def _wait_for_cafe_lines(sandbox, account, count: int) -> int:
-    deadline = time.monotonic() + 10
-    while True:
-        found = sum("Café de la Gare" in line["description"]
-                    for line in zoho_lines(sandbox, account))
-        if found >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
+def _cafe_lines(sandbox, account) -> int:
+    return sum("Café de la Gare" in line["description"] for line in zoho_lines(sandbox, account))
 
 
 def _dead_pid() -> int:
@@ -190,8 +189,20 @@ def test_worker_starts_repeatedly_without_racing_for_the_database(tmp_path):
         worker = subprocess.Popen([str(consumer), "jobs.huey", "-w", "2", "-k", "thread", "-f",
                                    "-n"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
-        time.sleep(4)
-        worker.terminate()
-        output, _ = worker.communicate(timeout=30)
+        output = _read_until(worker, lambda text: text.count("executed in") >= 4, seconds=60)
         assert "Traceback" not in output and "uninitialized" not in output, output
         assert output.count("executed in") >= 4, output
+
+
+def _read_until(process, done, seconds: float) -> str:
+    """The process's output until `done(output)` or the time is up; then it is stopped."""
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not done("".join(lines)):
+        time.sleep(0.1)
+    process.terminate()
+    process.wait(timeout=30)
+    reader.join(timeout=10)
+    return "".join(lines)

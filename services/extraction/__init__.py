@@ -123,13 +123,17 @@ def _compare_visible(page_text: str, result: Extraction, xml_name: str) -> list[
 
 
 def _ocr_pdf(content: bytes) -> Extraction:
+    notes, pages = [], []
     try:
-        images, notes = pdf.page_images(content)
-        if not images:
-            return failed("This PDF has no text and no scanned image to read.")
-        result = text.parse("\n".join(ocr.read_text(image) for image in images), "ocr")
+        # One page image at a time: each is read and dropped before the next is decoded.
+        for image in pdf.page_images(content, notes):
+            pages.append(ocr.read_text(image))
+            del image
     except (PdfError, OcrError) as error:
         return failed(str(error))
+    if not pages:
+        return failed("This PDF has no text and no scanned image to read.")
+    result = text.parse("\n".join(pages), "ocr")
     result.warnings = notes + result.warnings
     return result
 

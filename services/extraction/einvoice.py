@@ -13,16 +13,23 @@ from .result import Extraction, Field, Line
 MAX_XML_BYTES = 5 * 1024 * 1024
 
 CII = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+ZUGFERD1 = "urn:ferd:CrossIndustryDocument:invoice:1p0"  # ZUGFeRD 1.0 (2014), still in use
 UBL_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 UBL_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
-ROOTS = {f"{{{CII}}}CrossIndustryInvoice": "cii", f"{{{UBL_INVOICE}}}Invoice": "ubl",
-         f"{{{UBL_CREDIT_NOTE}}}CreditNote": "ubl"}
+ROOTS = {f"{{{CII}}}CrossIndustryInvoice": "cii", f"{{{ZUGFERD1}}}CrossIndustryDocument": "cii1",
+         f"{{{UBL_INVOICE}}}Invoice": "ubl", f"{{{UBL_CREDIT_NOTE}}}CreditNote": "ubl"}
 NS = {
     "rsm": CII,
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+# ZUGFeRD 1.0 has the same model as CII D16B under older namespaces and element names.
+NS_ZUGFERD1 = {
+    "rsm": ZUGFERD1,
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:12",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:15",
 }
 # UNTDID 1001 codes that reverse an invoice (381 credit note, 261/262 self-billed and
 # consolidated credit notes, 396 factored credit note, 532 forwarder's credit note).
@@ -59,7 +66,10 @@ def parse(content: bytes) -> Extraction:
     kind = flavour(root)
     if kind is None:
         raise EInvoiceError("This XML is not a UBL or CII (Factur-X) invoice.")
-    result = _cii(root) if kind == "cii" else _ubl(root)
+    if kind == "ubl":
+        result = _ubl(root)
+    else:
+        result = _cii(root if kind == "cii" else _upgrade_zugferd1(root))
     result.text = " ".join(part.strip() for part in root.itertext() if part.strip())
     return result
 
@@ -103,6 +113,48 @@ def _fields(values: dict) -> dict[str, Field]:
 
 def _document_type(code: str | None) -> str:
     return "credit_note" if code in CREDIT_CODES else "invoice"
+
+
+# ZUGFeRD 1.0 element -> its CII D16B name; "summation" depends on where it stands.
+ZUGFERD1_NAMES = {
+    "CrossIndustryDocument": "CrossIndustryInvoice",
+    "SpecifiedExchangedDocumentContext": "ExchangedDocumentContext",
+    "HeaderExchangedDocument": "ExchangedDocument",
+    "SpecifiedSupplyChainTradeTransaction": "SupplyChainTradeTransaction",
+    "ApplicableSupplyChainTradeAgreement": "ApplicableHeaderTradeAgreement",
+    "ApplicableSupplyChainTradeDelivery": "ApplicableHeaderTradeDelivery",
+    "ApplicableSupplyChainTradeSettlement": "ApplicableHeaderTradeSettlement",
+    "SpecifiedSupplyChainTradeAgreement": "SpecifiedLineTradeAgreement",
+    "SpecifiedSupplyChainTradeDelivery": "SpecifiedLineTradeDelivery",
+    "SpecifiedSupplyChainTradeSettlement": "SpecifiedLineTradeSettlement",
+    "ApplicablePercent": "RateApplicablePercent",
+}
+SUMMATION_BY_PARENT = {
+    "ApplicableHeaderTradeSettlement": "SpecifiedTradeSettlementHeaderMonetarySummation",
+    "SpecifiedLineTradeSettlement": "SpecifiedTradeSettlementLineMonetarySummation",
+}
+
+
+def _upgrade_zugferd1(root: Element) -> Element:
+    """A ZUGFeRD 1.0 tree renamed in place to CII D16B, so one reader serves both.
+
+    The two versions carry the same data model; only the namespaces and a dozen element
+    names changed (HeaderExchangedDocument -> ExchangedDocument and so on).
+    """
+    namespaces = {NS_ZUGFERD1[prefix]: NS[prefix] for prefix in ("rsm", "ram", "udt")}
+
+    def rename(element: Element, parent_name: str) -> None:
+        namespace, _, name = element.tag[1:].partition("}")
+        if namespace in namespaces:
+            name = ZUGFERD1_NAMES.get(name, name)
+            if name == "SpecifiedTradeSettlementMonetarySummation":
+                name = SUMMATION_BY_PARENT.get(parent_name, name)
+            element.tag = f"{{{namespaces[namespace]}}}{name}"
+        for child in element:
+            rename(child, name)
+
+    rename(root, "")
+    return root
 
 
 def _cii(root: Element) -> Extraction:

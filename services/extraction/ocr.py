@@ -15,10 +15,22 @@ import subprocess
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # an A4 page at 600 dpi is 35 megapixels
-MIN_WIDTH = 1600  # Tesseract reads small print best at about 300 dpi
+DRAFT_ABOVE_PIXELS = 12_000_000  # larger JPEGs are decoded at half size (still >= 300 dpi)
+MIN_WIDTH = 1000  # when no text line can be measured, enlarge narrower images to this
+LINE_HEIGHT = 32  # pixels per line of text: Tesseract's sweet spot (about 300 dpi, 10 pt)
+MIN_SCALE, MAX_SCALE = 0.2, 2.5
+LINE_SAMPLE = 1200  # images taller than this are measured on a narrowed copy
+INK_LEVEL = 128  # grey levels below this count as ink once contrast is stretched
+CROP_THUMBNAIL = 800  # pixels a side of the thumbnail that finds the text on the page
+CROP_IF_BELOW = 0.6  # crop only when the text covers less than this share of the page
+CROP_MARGIN = 12  # thumbnail pixels kept around the text
+DESKEW_THUMBNAIL = 600
+MAX_SKEW = 6  # degrees; a worse skew is a rotated page, which Tesseract handles itself
+# Tesseract's page segmentation: 6 reads the page as one block of lines. On the receipts
+# corpus it reads dates far better than 4 (one column of varying sizes): 36 of 40 against 30.
+PAGE_SEGMENTATION = "6"
 TIMEOUT_SECONDS = 120
 LANGUAGES = ("fra", "eng")
-DESKEW_ANGLES = [step / 4 for step in range(-24, 25)]  # -6° to +6° by quarter degrees
 
 
 class OcrError(RuntimeError):
@@ -47,6 +59,10 @@ def open_image(content: bytes) -> Image.Image:
         if image.width * image.height > MAX_PIXELS:
             raise OcrError(f"This image is too large to read ({image.width}×{image.height} "
                            "pixels); scan it at a lower resolution.")
+        if image.format == "JPEG" and image.width * image.height > DRAFT_ABOVE_PIXELS:
+            # A 600 dpi scan: let the JPEG decoder halve it (or more) while decoding, far
+            # cheaper than decoding 35 megapixels and shrinking them afterwards.
+            image.draft("L", (image.width // 2, image.height // 2))
         image.load()
         return image
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
@@ -56,7 +72,11 @@ def open_image(content: bytes) -> Image.Image:
 
 
 def prepare(image: Image.Image) -> Image.Image:
-    """A grey, upright, high-contrast copy of `image` at a size Tesseract reads well."""
+    """A grey, upright, high-contrast copy of `image` at a size Tesseract reads well.
+
+    Each step works on a small thumbnail to decide and touches the full image once, so
+    the preparation costs a fraction of the OCR itself.
+    """
     if image.width * image.height > MAX_PIXELS:
         raise OcrError("This image is too large to read; scan it at a lower resolution.")
     image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
@@ -64,10 +84,10 @@ def prepare(image: Image.Image) -> Image.Image:
         image = image.convert("RGBA")
         white = Image.new("RGBA", image.size, "white")
         image = Image.alpha_composite(white, image)
-    gray = ImageOps.autocontrast(image.convert("L"), cutoff=1)
-    if gray.width < MIN_WIDTH:
-        scale = MIN_WIDTH / gray.width
-        gray = gray.resize((MIN_WIDTH, round(gray.height * scale)), Image.Resampling.LANCZOS)
+    gray = image.convert("L")
+    gray = gray.crop(content_box(gray))
+    gray = resize_for_ocr(gray)
+    gray = ImageOps.autocontrast(gray, cutoff=1)
     angle = skew_angle(gray)
     if angle:
         gray = gray.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True,
@@ -75,22 +95,110 @@ def prepare(image: Image.Image) -> Image.Image:
     return gray
 
 
+def _ink(gray: Image.Image, size: int) -> Image.Image:
+    """A thumbnail of `gray` at most `size` pixels a side: 255 where there is ink, else 0."""
+    small = gray.copy()
+    small.thumbnail((size, size), Image.Resampling.BOX)
+    small = ImageOps.autocontrast(small, cutoff=1)
+    return small.point(lambda level: 255 if level < INK_LEVEL else 0)
+
+
+def _profile(ink: Image.Image, axis: str) -> list[int]:
+    """Ink pixels per column ('x') or per row ('y') of a 0/255 image."""
+    if axis == "x":
+        squeezed = ink.resize((ink.width, 1), Image.Resampling.BOX)
+        return [level * ink.height // 255 for level in squeezed.tobytes()]
+    squeezed = ink.resize((1, ink.height), Image.Resampling.BOX)
+    return [level * ink.width // 255 for level in squeezed.tobytes()]
+
+
+def _dense_span(profile: list[int]) -> tuple[int, int]:
+    """First and last index where ink is dense: scanner dust and stray specks are not."""
+    threshold = max(2, max(profile, default=0) // 10)
+    dense = [index for index, count in enumerate(profile) if count >= threshold]
+    return (dense[0], dense[-1] + 1) if dense else (0, len(profile))
+
+
+def content_box(gray: Image.Image) -> tuple[int, int, int, int]:
+    """The part of the page that holds the text, e.g. a till receipt on an A4 scan.
+
+    Returns the whole image unless the text covers clearly less than the page, so a
+    normal photo or page is left as it is.
+    """
+    ink = _ink(gray, CROP_THUMBNAIL)
+    left, right = _dense_span(_profile(ink, "x"))
+    top, bottom = _dense_span(_profile(ink.crop((left, 0, right, ink.height)), "y"))
+    if (right - left) * (bottom - top) > CROP_IF_BELOW * ink.width * ink.height:
+        return (0, 0, gray.width, gray.height)
+    scale = gray.width / ink.width
+    margin = round(CROP_MARGIN * scale)
+    return (max(0, round(left * scale) - margin), max(0, round(top * scale) - margin),
+            min(gray.width, round(right * scale) + margin),
+            min(gray.height, round(bottom * scale) + margin))
+
+
+def text_line_height(gray: Image.Image) -> int | None:
+    """The usual height in pixels of a line of text, from the runs of inked rows."""
+    ink = _ink(gray, max(gray.size)) if max(gray.size) <= LINE_SAMPLE else None
+    if ink is None:  # measure on a copy reduced in width only, keeping every row
+        narrow = gray.resize((LINE_SAMPLE // 2, gray.height), Image.Resampling.BOX)
+        ink = ImageOps.autocontrast(narrow, cutoff=1).point(
+            lambda level: 255 if level < INK_LEVEL else 0)
+    rows = _profile(ink, "y")
+    inked = [count >= max(1, ink.width // 100) for count in rows]
+    runs, length = [], 0
+    for flag in [*inked, False]:
+        if flag:
+            length += 1
+        elif length:
+            runs.append(length)
+            length = 0
+    runs = [run for run in runs if run >= 3]  # a rule or a speck is not a line of text
+    if len(runs) < 3:
+        return None
+    return sorted(runs)[len(runs) // 2]
+
+
+def resize_for_ocr(gray: Image.Image) -> Image.Image:
+    """`gray` scaled so a line of text is about LINE_HEIGHT pixels high.
+
+    A 600 dpi scan has letters too large for Tesseract's models (and is slow to read);
+    a small phone crop has them too small. When no text line can be measured, the width
+    decides instead.
+    """
+    height = text_line_height(gray)
+    if height is not None:
+        scale = LINE_HEIGHT / height
+    elif gray.width < MIN_WIDTH:
+        scale = MIN_WIDTH / gray.width
+    else:
+        scale = 1.0
+    scale = min(max(scale, MIN_SCALE), MAX_SCALE)
+    if abs(scale - 1) < 0.15:
+        return gray
+    size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
+    method = Image.Resampling.LANCZOS if scale > 1 else Image.Resampling.BOX
+    return gray.resize(size, method)
+
+
 def skew_angle(gray: Image.Image) -> float:
     """The rotation that makes text lines horizontal, found from row-ink profiles.
 
     When lines are level, rows alternate between ink and paper, so the per-row ink profile
-    varies most; we try small angles on a thumbnail and keep the sharpest profile.
+    varies most. A coarse pass over whole degrees, then a fine one around the best, on a
+    thumbnail: about 15 small rotations instead of 49.
     """
-    small = gray.copy()
-    small.thumbnail((800, 800))
-    ink = small.point(lambda level: 255 if level < 128 else 0)
+    ink = _ink(gray, DESKEW_THUMBNAIL)
 
-    def sharpness(angle: float) -> float:
-        turned = ink.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=0)
+    def sharpness(angle: float) -> int:
+        turned = ink.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=0)
         rows = turned.resize((1, turned.height), Image.Resampling.BOX).tobytes()
         return sum((rows[i + 1] - rows[i]) ** 2 for i in range(len(rows) - 1))
 
-    best = max(DESKEW_ANGLES, key=sharpness)
+    coarse = max(range(-MAX_SKEW, MAX_SKEW + 1), key=lambda angle: (sharpness(angle),
+                                                                     -abs(angle)))
+    fine = [coarse + step / 4 for step in (-3, -2, -1, 0, 1, 2, 3)]
+    best = max(fine, key=lambda angle: (sharpness(angle), -abs(angle)))
     return best if abs(best) >= 0.5 else 0.0
 
 
@@ -101,10 +209,12 @@ def read_text(image: Image.Image) -> str:
         raise OcrError("Text recognition (OCR) is not installed on this server, so scans "
                        "and photos cannot be read yet.")
     buffer = io.BytesIO()
-    prepare(image).save(buffer, format="PNG")
+    # Uncompressed PGM: Tesseract reads it as fast as PNG and we skip the compression.
+    prepare(image).save(buffer, format="PPM")
     # One thread per page: the server runs several workers, and OpenMP threads fight.
     env = {**os.environ, "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT", "1")}
-    command = [binary, "stdin", "stdout", "-l", languages(), "--psm", "4", "--dpi", "300"]
+    command = [binary, "stdin", "stdout", "-l", languages(), "--psm", PAGE_SEGMENTATION,
+               "--dpi", "300"]
     try:
         done = subprocess.run(command, input=buffer.getvalue(), capture_output=True,
                               timeout=TIMEOUT_SECONDS, env=env, check=False)

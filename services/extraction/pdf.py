@@ -2,12 +2,13 @@
 
 import io
 import logging
+import os
 from dataclasses import dataclass, field
 
 from PIL import Image
 from pypdf import PdfReader, apply_configuration
 
-from .einvoice import CII, MAX_XML_BYTES
+from .einvoice import MAX_XML_BYTES, ROOTS
 from .sniff import xml_root
 
 log = logging.getLogger(__name__)
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 # Names the Factur-X, ZUGFeRD and XRechnung specifications give the embedded invoice.
 EINVOICE_NAMES = {"factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml"}
 MAX_TEXT_PAGES = 50  # invoices are short; a 500-page upload is not read to the end
-MAX_OCR_PAGES = 3  # OCR takes seconds a page
+DEFAULT_OCR_PAGES = 10  # OCR takes seconds a page; BOOKBRIDGE_OCR_MAX_PAGES changes it
 DECODE_LIMIT = 30 * 1024 * 1024
 # pypdf's defaults allow 75 MB per stream; an invoice never needs that much.
 LIMITS = {
@@ -62,21 +63,31 @@ def read(content: bytes) -> PdfContents:
                        "a scan.") from error
 
 
-def page_images(content: bytes) -> tuple[list[Image.Image], list[str]]:
-    """The largest image on each of the first pages of a scanned PDF, for OCR."""
-    notes = []
+def max_ocr_pages() -> int:
+    """How many pages of a scanned PDF to read: BOOKBRIDGE_OCR_MAX_PAGES, default 10."""
+    try:
+        return max(1, int(os.environ.get("BOOKBRIDGE_OCR_MAX_PAGES", DEFAULT_OCR_PAGES)))
+    except ValueError:
+        return DEFAULT_OCR_PAGES
+
+
+def page_images(content: bytes, notes: list[str], limit: int | None = None):
+    """The largest image on each page of a scanned PDF, one page at a time, for OCR.
+
+    A generator, so only one page's image is decoded and held at once however long the
+    scan; past `limit` pages (max_ocr_pages() by default) a note says what was skipped.
+    """
+    limit = limit or max_ocr_pages()
     try:
         with apply_configuration(**LIMITS):
             reader = _open(content)
-            if len(reader.pages) > MAX_OCR_PAGES:
-                notes.append(f"Only the first {MAX_OCR_PAGES} of this scan's "
-                             f"{len(reader.pages)} pages were read.")
-            images = []
-            for page in reader.pages[:MAX_OCR_PAGES]:
+            if len(reader.pages) > limit:
+                notes.append(f"Only the first {limit} of this scan's {len(reader.pages)} "
+                             "pages were read.")
+            for page in reader.pages[:limit]:
                 largest = _largest_image(page)
                 if largest is not None:
-                    images.append(largest)
-            return images, notes
+                    yield largest
     except PdfError:
         raise
     except Exception as error:
@@ -116,9 +127,9 @@ def _embedded_invoice(reader: PdfReader, notes: list[str]) -> tuple[str, bytes |
         if len(data) > MAX_XML_BYTES:
             notes.append(f"The embedded file {attachment.name} is too large to be read.")
             continue
-        # A known name is enough; any other XML must prove to be a CII invoice.
-        if attachment.name.lower() in EINVOICE_NAMES or xml_root(data) == (
-                f"{{{CII}}}CrossIndustryInvoice"):
+        # A known name is enough; any other XML must prove to be an invoice (CII, ZUGFeRD 1
+        # or UBL: Odoo, for one, attaches "UBL-Invoice-2.1.xml").
+        if attachment.name.lower() in EINVOICE_NAMES or xml_root(data) in ROOTS:
             return attachment.name, data
     return "", None
 
@@ -141,9 +152,11 @@ def _page_text(page) -> str:
 
 
 def _largest_image(page) -> Image.Image | None:
+    # Decoding every image of a page at once would hold them all: keep the largest only.
     best, best_pixels = None, 0
     for image_file in page.images:
         image = image_file.image
         if image is not None and image.width * image.height > best_pixels:
             best, best_pixels = image, image.width * image.height
+        del image
     return best

@@ -16,7 +16,8 @@ XML = "application/xml"
 def sniff(content: bytes) -> str | None:
     """The media type of `content` by its magic bytes or XML root, else None.
 
-    XML counts only when its root is a UBL Invoice/CreditNote or a CII CrossIndustryInvoice.
+    XML counts only when its root is a UBL Invoice/CreditNote, a CII CrossIndustryInvoice
+    or a ZUGFeRD 1.0 CrossIndustryDocument.
     """
     if not content:
         return None

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -11,26 +12,33 @@ CENT = Decimal("0.01")
 AMOUNT = r"[-−]?\d{1,3}(?:[ \u00a0\u202f.,']\d{3})+(?:[.,]\d{1,2})?|[-−]?\d+(?:[.,]\d{1,2})?"
 AMOUNT_RE = re.compile(rf"(?<![\d.,])(?:{AMOUNT})(?![\d]|[.,]\d)")
 
-MONTHS = {
-    "jan": 1, "janv": 1, "janvier": 1, "january": 1,
-    "feb": 2, "fev": 2, "fév": 2, "févr": 2, "fevr": 2, "février": 2, "fevrier": 2,
-    "february": 2,
-    "mar": 3, "mars": 3, "march": 3,
-    "apr": 4, "avr": 4, "avril": 4, "april": 4,
-    "may": 5, "mai": 5,
-    "jun": 6, "juin": 6, "june": 6,
-    "jul": 7, "juil": 7, "juillet": 7, "july": 7,
-    "aug": 8, "aou": 8, "aoû": 8, "août": 8, "aout": 8, "august": 8,
-    "sep": 9, "sept": 9, "septembre": 9, "september": 9,
-    "oct": 10, "octobre": 10, "october": 10,
-    "nov": 11, "novembre": 11, "november": 11,
-    "dec": 12, "déc": 12, "décembre": 12, "decembre": 12, "december": 12,
+# Month names and common abbreviations in French, English, German, Dutch, Spanish and
+# Italian, written without accents (dates are matched on text folded the same way).
+_MONTH_NAMES = {
+    1: "jan janv janvier january januar januari enero ene gennaio gen",
+    2: "feb fev fevr fevrier february februar februari febrero febbraio",
+    3: "mar mars march marz maerz maart mrt marzo",
+    4: "apr avr avril april abril abr aprile",
+    5: "may mai mei mayo maggio mag",
+    6: "jun juin june juni junio giugno giu",
+    7: "jul juil juillet july juli julio luglio lug",
+    8: "aug aou aout august augustus agosto ago",
+    9: "sep sept septembre september septiembre setiembre settembre set",
+    10: "oct octobre october okt oktober octubre ottobre ott",
+    11: "nov novembre november noviembre",
+    12: "dec decembre december dez dezember diciembre dic dicembre",
 }
-MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
+MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in names.split()}
+# Documents print the accented forms; parse_date drops accents before the look-up.
+ACCENTED_MONTHS = ["février", "févr", "fév", "märz", "août", "aoû", "décembre", "déc"]
+MONTH_WORD = "|".join(sorted([*MONTHS, *ACCENTED_MONTHS], key=len, reverse=True))
+# "12/03/2026", "2026-03-12", "12 mars 2026", "3. August 2014", "3 de agosto de 2014",
+# "August 3 , 2014", "March 12th, 2026", "03 MAR 2018", "25 Dec 18".
 DATE = (rf"\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}"
-        rf"|\d{{1,2}}(?:er)?\.?\s+(?:{MONTH_WORD})\.?\s+\d{{4}}"
-        rf"|(?:{MONTH_WORD})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}")
-DATE_RE = re.compile(rf"(?<!\d)(?:{DATE})(?!\d)", re.IGNORECASE)
+        rf"|\d{{1,2}}(?:er|st|nd|rd|th)?\.?[\s\-]*(?:de\s+)?(?:{MONTH_WORD})\b\.?"
+        rf"(?:[\s\-,]*(?:de\s+)?\d{{4}}|[\s\-]\d{{2}}(?![\d:]))"
+        rf"|(?:{MONTH_WORD})\b\.?\s*\d{{1,2}}(?:st|nd|rd|th)?\s*,?\s*\d{{4}}")
+DATE_RE = re.compile(rf"(?<![\d\w])(?:{DATE})(?!\d)", re.IGNORECASE)
 
 
 def parse_amount(raw: str) -> Decimal | None:
@@ -68,7 +76,7 @@ def plain(number: Decimal) -> Decimal:
 
 def parse_date(raw: str, day_first: bool = True) -> datetime.date | None:
     """A date written '12/03/2026', '2026-03-12', '12 mars 2026' or 'March 12, 2026'."""
-    text = raw.strip().lower().replace(",", " ")
+    text = _unaccented(raw.strip().lower()).replace(",", " ")
     try:
         if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
             return datetime.date(*map(int, text.split("-")))
@@ -79,11 +87,16 @@ def parse_date(raw: str, day_first: bool = True) -> datetime.date | None:
         numbers = [int(word) for word in words if word.isdigit()]
         months = [MONTHS[word] for word in words if word in MONTHS]
         if len(numbers) == 2 and months:
-            day, year = (numbers if numbers[1] > 31 else numbers[::-1])
-            return datetime.date(year, months[0], day)
+            day, year = (numbers if numbers[1] > 31 or numbers[0] <= 31 else numbers[::-1])
+            return datetime.date(year + 2000 if year < 100 else year, months[0], day)
     except ValueError:
         return None
     return None
+
+
+def _unaccented(text: str) -> str:
+    return "".join(char for char in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(char))
 
 
 def _numeric_date(first: int, second: int, year: int, day_first: bool) -> datetime.date:

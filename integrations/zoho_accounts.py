@@ -69,6 +69,11 @@ SCOPES: tuple[str, ...] = (
     "ZohoBooks.expenses.CREATE",
     "ZohoBooks.invoices.READ",
     "ZohoBooks.invoices.CREATE",
+    # Vendor credits sit under the "debitnotes" scope in Zoho's OAS (vendor-credits.yml).
+    "ZohoBooks.debitnotes.READ",
+    "ZohoBooks.debitnotes.CREATE",
+    "ZohoBooks.creditnotes.READ",
+    "ZohoBooks.creditnotes.CREATE",
 )
 
 # Zoho documents an expiry of 3600 s; used only if a response leaves it out.

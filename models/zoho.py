@@ -141,6 +141,11 @@ class ZohoContact(CachedRecord):
     company_name = CharField(default="")
     email = CharField(default="")
     currency_code = CharField(default="")
+    # The VAT or tax registration number, when Zoho's list gives one (edition-dependent).
+    vat_number = CharField(default="")
+    # Learned by Bookbridge from documents matched to this contact, never sent by Zoho, so
+    # the list refresh leaves it alone: {"vat": [...], "registration": [...], "iban": [...]}.
+    identifiers = JSONField(default=dict)
 
 
 class ZohoItem(CachedRecord):

@@ -289,6 +289,20 @@ UK_CUSTOMERS = [
     "The Savoy Hotel", "Tate Modern", "Liberty London", "Soho House", "Selfridges & Co",
     "Royal Albert Hall", "Dishoom Covent Garden", "National Theatre",
 ]
+# Vendors' VAT numbers, as a Zoho contact carries them in `vat_reg_no` (contacts.yml). The
+# sample invoices of the tests use OVHcloud's; the others are made up, with a valid key.
+KNOWN_VAT_NUMBERS = {"OVHcloud": "FR22424761419"}
+
+
+def vendor_vat_number(name, spec, index):
+    if name in KNOWN_VAT_NUMBERS:
+        return KNOWN_VAT_NUMBERS[name]
+    siren = 812000000 + index * 1031
+    if spec["chart"] == "fr":
+        return f"FR{(12 + 3 * (siren % 97)) % 97:02d}{siren}"
+    return f"GB{siren}"
+
+
 ITEM_NAMES = [
     ("Suspension laiton Lumière", "goods", "pcs"), ("Applique murale Opaline", "goods", "pcs"),
     ("Lampadaire Arc", "goods", "pcs"), ("Ruban LED 5 m", "goods", "pcs"),
@@ -399,6 +413,8 @@ class _Seeder:
         for index, (name, contact_type) in enumerate(named):
             contact_id = store.new_id(self.db)
             details = self.contact_details(name, spec, index)
+            if contact_type == "vendor":
+                details["vat_reg_no"] = vendor_vat_number(name, spec, index)
             record = records.contact(contact_id, name, contact_type, base_currency,
                                      created_time=self.created(index), details=details)
             if index % 17 == 16:  # a few archived contacts, as in any real ledger

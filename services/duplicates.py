@@ -12,7 +12,8 @@ import re
 from peewee import fn
 
 from models import Document, DocumentStatus, DuplicateDecision, SupplierRule, db, utcnow
-from services import audit, document_processing
+from services import audit
+from services.document_status import refresh_status
 
 DECISIONS = ("not_duplicate", "same_document")
 DATE_WINDOW_DAYS = 3
@@ -155,7 +156,7 @@ def decide(document: Document, decision: str, user) -> None:
         else:
             document.duplicate_of, document.duplicate_reason = None, ""
         _save(document, status=True)
-    document_processing.refresh_status(document)  # no longer held back: maybe ready
+    refresh_status(document)  # no longer held back: maybe ready
     after = _snapshot(document)
     audit.record("document.duplicate_decision", user=user, subject=document.filename,
                  before=before, after={**after, "match": other_id})

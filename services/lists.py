@@ -40,11 +40,18 @@ def _tax(record):
             "is_active": record.get("status", "active") != "inactive"}
 
 
+# Where a contact's VAT or tax registration number lives, by Zoho edition (contacts.yml):
+# vat_reg_no (UK, Avalara), tax_reg_no (GCC, Mexico, Kenya, South Africa), gst_no (India).
+# Zoho's list documents none of them, so they are read when a list happens to carry one.
+VAT_FIELDS = ("vat_reg_no", "tax_reg_no", "gst_no")
+
+
 def _contact(record):
+    vat = next((str(record[name]) for name in VAT_FIELDS if record.get(name)), "")
     return {"zoho_id": record["contact_id"], "name": record.get("contact_name", ""),
             "contact_type": record.get("contact_type", ""),
             "company_name": record.get("company_name") or "", "email": record.get("email") or "",
-            "currency_code": record.get("currency_code") or "",
+            "currency_code": record.get("currency_code") or "", "vat_number": vat[:64],
             "is_active": record.get("status", "active") == "active"}
 
 

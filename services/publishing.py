@@ -22,10 +22,9 @@ from models import (
     DocumentStatus,
     ZohoConnection,
     ZohoContact,
-    ZohoTax,
     utcnow,
 )
-from services import audit, document_store, zoho
+from services import audit, document_store, document_taxes, supplier_recognition, zoho
 from services.bank_lines import money
 
 log = logging.getLogger(__name__)
@@ -37,8 +36,21 @@ LABELS = {"supplier_name": "supplier", "number": "number", "issue_date": "date",
           "paid_through_account_id": "paid from", "contact_id": "customer"}
 
 
-CREDIT_NOTE = ("This is a credit note: record it as a vendor credit in Zoho Books. "
-               "Bookbridge does not publish credit notes, so it is not sent as a bill.")
+# What Bookbridge creates in Zoho Books, by zoho_type: (path, list key, object key, id field,
+# number field). Credit notes become vendor credits (costs) or customer credit notes (sales).
+RECORDS = {
+    "bill": ("/bills", "bills", "bill", "bill_id", "bill_number"),
+    "expense": ("/expenses", "expenses", "expense", "expense_id", ""),
+    "invoice": ("/invoices", "invoices", "invoice", "invoice_id", "invoice_number"),
+    "vendorcredit": ("/vendorcredits", "vendorcredits", "vendor_credit", "vendor_credit_id",
+                     "vendor_credit_number"),
+    "creditnote": ("/creditnotes", "creditnotes", "creditnote", "creditnote_id",
+                   "creditnote_number"),
+}
+LABELS_OF_TYPES = {"bill": "Bill", "expense": "Expense", "invoice": "Invoice",
+                   "vendorcredit": "Vendor credit", "creditnote": "Credit note"}
+NO_ATTACHMENT_API = ("Zoho Books' API cannot attach a file to a {label}: attach {filename} "
+                     "to it in Zoho Books by hand (Bookbridge keeps the original).")
 
 
 class PublishProblem(Exception):
@@ -51,8 +63,19 @@ class NewSupplierNeedsConfirmation(Exception):
         super().__init__(f"Zoho Books will get a new supplier: {name}")
 
 
-def missing_fields(document: Document) -> list[str]:
+def zoho_type(document: Document) -> str:
+    """What the document becomes in Zoho Books."""
+    if document.document_type == "credit_note":
+        return "creditnote" if document.kind == "sale" else "vendorcredit"
     if document.kind == "sale":
+        return "invoice"
+    return "expense" if document.payment == "expense" else "bill"
+
+
+def missing_fields(document: Document) -> list[str]:
+    if document.document_type == "credit_note" and document.kind == "cost":
+        needed = ["supplier_name", "issue_date", "total_cents", "account_id"]
+    elif document.kind == "sale":
         needed = ["contact_id", "issue_date", "total_cents"]
     elif document.payment == "expense":
         needed = ["issue_date", "total_cents", "account_id", "paid_through_account_id"]
@@ -73,13 +96,12 @@ def publish(config, document: Document, user, *, confirm_new_supplier: bool = Fa
     if document.status not in PUBLISHABLE:
         raise PublishProblem(f"This document is {document.status.label.lower()}; only "
                              "documents to review, ready or failed can be published.")
-    if document.document_type == "credit_note":
-        raise PublishProblem(CREDIT_NOTE)
     missing = missing_fields(document)
     if missing:
         raise PublishProblem("Fill in the " + ", ".join(missing) + " before publishing.")
     if document.duplicate_of_id and document.duplicate_decision != "not_duplicate":
         raise PublishProblem("This looks like a duplicate; decide whether it is one first.")
+    _check_taxes(document)
     client = zoho.books_client(config)
     try:
         _publish_with(client, config, document, user, confirm_new_supplier)
@@ -93,6 +115,14 @@ def publish(config, document: Document, user, *, confirm_new_supplier: bool = Fa
                                  "reactivate it in Zoho Books, or choose it in \"Zoho "
                                  "contact\", then publish again.") from None
         raise PublishProblem(error.user_message) from None
+
+
+def _check_taxes(document: Document) -> None:
+    """Never send Zoho a tax that differs from the document's unless a person confirmed it."""
+    problem = document_taxes.check(document).problem
+    if problem and problem != document.tax_confirmed:
+        raise PublishProblem(f"{problem} Choose the matching tax, or confirm the tax code on "
+                             "the document page, then publish again.")
 
 
 def _publish_with(client, config, document: Document, user, confirm_new_supplier) -> None:
@@ -124,13 +154,11 @@ def _publish_with(client, config, document: Document, user, confirm_new_supplier
 
 
 def _create(client, document: Document) -> dict:
-    if document.kind == "sale":
-        return client.post("/invoices", json=_invoice_body(document))["invoice"] | {
-            "_type": "invoice"}
-    if document.payment == "expense":
-        return client.post("/expenses", json=_expense_body(document))["expense"] | {
-            "_type": "expense"}
-    return client.post("/bills", json=_bill_body(document))["bill"] | {"_type": "bill"}
+    kind = zoho_type(document)
+    path, _, key, _, _ = RECORDS[kind]
+    body = {"bill": _bill_body, "expense": _expense_body, "invoice": _invoice_body,
+            "vendorcredit": _vendor_credit_body, "creditnote": _credit_note_body}[kind]
+    return client.post(path, json=body(document))[key] | {"_type": kind}
 
 
 def _amount(cents) -> Decimal:
@@ -138,43 +166,21 @@ def _amount(cents) -> Decimal:
 
 
 def _line_items(document: Document) -> list[dict]:
-    """The document's own lines when their nets add up to its net; else one line."""
-    lines = [line for line in document.lines or [] if line.get("net")]
-    nets = sum((Decimal(line["net"]) for line in lines), Decimal(0))
-    if lines and document.net_cents is not None and nets == _amount(document.net_cents):
-        return [_item(document, line["description"] or document.supplier_name,
-                      Decimal(line["net"]), tax) for line, tax in _line_taxes(document, lines)]
-    net = document.net_cents if document.net_cents is not None else document.total_cents
-    return [_item(document, document.description or document.supplier_name, _amount(net),
-                  document.tax_id)]
+    """One line per document line (keeping quantity and unit price) or per VAT rate, each
+    with its tax code: see `document_taxes.lines`."""
+    return [_item(document, line) for line in document_taxes.lines(document)]
 
 
-def _line_taxes(document: Document, lines: list[dict]):
-    """Each line with its tax: the document's tax code when the lines share one rate (it is
-    what the reviewer chose), the Zoho tax of each line's rate when they mix rates."""
-    rates = {_rate(line.get("vat_rate")) for line in lines}
-    if len(rates) <= 1 and document.tax_id:
-        return [(line, document.tax_id) for line in lines]
-    taxes = _taxes_by_rate()
-    return [(line, taxes.get(_rate(line.get("vat_rate")), document.tax_id)) for line in lines]
-
-
-def _item(document: Document, description: str, amount: Decimal, tax_id) -> dict:
-    line = {"account_id": document.account_id, "rate": amount, "quantity": 1,
-            "description": description[:100]}
-    if tax_id:
-        line["tax_id"] = tax_id
-    return line
-
-
-def _taxes_by_rate() -> dict:
-    org = ZohoConnection.current().organization_id
-    return {_rate(tax.percentage): tax.zoho_id for tax in ZohoTax.usable(org)
-            if tax.percentage is not None}
-
-
-def _rate(value) -> Decimal | None:
-    return None if value in (None, "") else Decimal(str(value)).normalize()
+def _item(document: Document, line: document_taxes.TaxLine) -> dict:
+    description = line.description or document.description or document.supplier_name
+    item = {"account_id": document.account_id, "description": description[:100]}
+    if line.quantity is not None and line.unit_price is not None:
+        item.update(quantity=line.quantity, rate=line.unit_price)
+    else:
+        item.update(quantity=1, rate=line.amount)
+    if line.tax_id:
+        item["tax_id"] = line.tax_id
+    return item
 
 
 def _bill_body(document: Document) -> dict:
@@ -192,8 +198,14 @@ def _expense_body(document: Document) -> dict:
             "paid_through_account_id": document.paid_through_account_id,
             "reference_number": reference(document),
             "description": (document.description or document.supplier_name)[:100]}
-    if document.tax_id:
-        body["tax_id"] = document.tax_id
+    lines = document_taxes.lines(document)
+    if len(lines) > 1:  # several VAT rates: an itemised expense, one line per rate
+        body["line_items"] = [
+            {"account_id": document.account_id, "amount": line.amount,
+             "description": (line.description or body["description"])[:100],
+             **({"tax_id": line.tax_id} if line.tax_id else {})} for line in lines]
+    elif lines[0].tax_id:
+        body["tax_id"] = lines[0].tax_id
     if document.contact_id:
         body["vendor_id"] = document.contact_id
     return body
@@ -208,22 +220,38 @@ def _invoice_body(document: Document) -> dict:
             "reference_number": reference(document), "line_items": items}
 
 
+def _vendor_credit_body(document: Document) -> dict:
+    """The supplier's number goes in the reference: Zoho numbers its vendor credits."""
+    return {"vendor_id": document.contact_id, "date": document.issue_date,
+            "reference_number": reference(document), "line_items": _line_items(document)}
+
+
+def _credit_note_body(document: Document) -> dict:
+    body = _invoice_body(document)
+    body["creditnote_number"] = reference(document)
+    return body
+
+
 def _find_existing(client, document: Document) -> dict | None:
-    """What an earlier attempt may have created: same vendor and number, or reference."""
-    if document.kind == "sale":
-        path, key, params = "/invoices", "invoices", {"reference_number": reference(document)}
-    elif document.payment == "expense":
-        path, key, params = "/expenses", "expenses", {"reference_number": reference(document)}
+    """What an earlier attempt may have created: a bill by vendor and number; anything else
+    by its reference, with the same contact, date and total."""
+    kind = zoho_type(document)
+    path, key, _, _, _ = RECORDS[kind]
+    if kind == "bill":
+        params = {"vendor_id": document.contact_id, "bill_number": document.number}
     else:
-        path, key, params = "/bills", "bills", {"vendor_id": document.contact_id,
-                                                 "bill_number": document.number}
+        params = {"reference_number": reference(document)}
     found = [record for record in client.get(path, params=params).get(key, [])
-             if key == "bills" or _same_amount_and_date(record, document)]
+             if kind == "bill" or (_same_amount_and_date(record, document)
+                                   and _same_contact(record, document))]
     if not found:
         return None
-    record = found[0]
-    record["_type"] = key[:-1]
-    return record
+    return found[0] | {"_type": kind}
+
+
+def _same_contact(record: dict, document: Document) -> bool:
+    contact = record.get("vendor_id") or record.get("customer_id")
+    return not contact or not document.contact_id or contact == document.contact_id
 
 
 def _same_amount_and_date(record: dict, document: Document) -> bool:
@@ -270,7 +298,12 @@ def _ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
 
 def _attach(config, client, document: Document, created: dict) -> None:
     kind = created["_type"]
-    zoho_id = created[f"{kind}_id"]
+    zoho_id = created[RECORDS[kind][3]]
+    if kind in ("vendorcredit", "creditnote"):
+        document.warnings = [*document.warnings, NO_ATTACHMENT_API.format(
+            label=LABELS_OF_TYPES[kind].lower(), filename=document.filename)]
+        document.save(only=[Document.warnings])
+        return
     field, path = ("receipt", f"/expenses/{zoho_id}/receipt") if kind == "expense" else (
         "attachment", f"/{kind}s/{zoho_id}/attachment")
     content = document_store.read(config, document.file)
@@ -286,13 +319,18 @@ def _attach(config, client, document: Document, created: dict) -> None:
 
 def _mark_published(document: Document, record: dict, user, found_again=False) -> None:
     kind = record["_type"]
+    _, _, _, id_field, number_field = RECORDS[kind]
     document.zoho_type = kind
-    document.zoho_id = record[f"{kind}_id"]
-    document.zoho_number = record.get(f"{kind}_number") or record.get("reference_number") or ""
+    document.zoho_id = record[id_field]
+    document.zoho_number = (record.get(number_field) if number_field else "") or \
+        record.get("reference_number") or ""
     document.status = DocumentStatus.PUBLISHED
     document.publish_state, document.publish_error = "published", ""
     document.published_at = utcnow()
     document.save()
+    if document.kind == "cost" and document.contact_id:
+        # Reviewed and published: its VAT number, SIREN and IBAN now name this contact.
+        supplier_recognition.learn(document, document.contact_id)
     audit.record("document.publish", user=user, actor=None if user else "worker",
                  subject=document.filename, after={"type": kind, "number": document.zoho_number,
                                                     "found_again": found_again},

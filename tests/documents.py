@@ -425,3 +425,27 @@ def scanned_pdf(**overrides) -> bytes:
     buffer = io.BytesIO()
     receipt_image(**overrides).save(buffer, format="PDF", resolution=150)
     return buffer.getvalue()
+
+
+# A café's till receipt: the VAT is only "dont TVA" (included) at the reduced rate, the case
+# of issue 7 that went to Zoho with the default 20 %.
+CAFE_RECEIPT = {
+    "supplier_name": "CAFÉ RICHARD",
+    "address": "12 boulevard Voltaire, 75011 Paris",
+    "number": "2026-0457",
+    "date": "21/11/2026 12:40",
+    # (description, quantity, unit price, amount), amounts tax included as on a till receipt
+    "items": [("Formule déjeuner", "2", "15,20", "30,40"), ("Café", "2", "3,04", "6,08")],
+    "total": "36,48",
+    # (label, amount): one row per rate, as printed under the total
+    "vat_rows": [("dont TVA 10 %", "3,32")],
+}
+
+
+def cafe_receipt_pdf(**overrides) -> bytes:
+    """A till receipt with a text layer (as a till's PDF ticket); `vat_rows` gives its rates."""
+    v = {**CAFE_RECEIPT, **overrides}
+    rows = [v["supplier_name"], v["address"], f"Ticket N° {v['number']}", f"Date : {v['date']}",
+            "", *v["items"], "", ("Total TTC", "", "", f"{v['total']} EUR"),
+            *((label, "", "", amount) for label, amount in v["vat_rows"])]
+    return pdf_of_lines(rows)

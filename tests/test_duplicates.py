@@ -176,3 +176,21 @@ def test_duplicate_banner_offers_both_decisions(app, client, auth, admin):
     with app.test_request_context():
         assert "Possible duplicate" not in render_template("documents/_duplicate.html",
                                                            document=first)
+
+
+def test_duplicates_and_supplier_rules_are_leaves_of_document_processing():
+    """document_processing orchestrates; the two services never import it nor each other."""
+    import ast
+    from pathlib import Path
+
+    services = Path(__file__).resolve().parents[1] / "services"
+    for name, forbidden in (("duplicates", {"document_processing", "supplier_rules"}),
+                            ("supplier_rules", {"document_processing", "duplicates"})):
+        tree = ast.parse((services / f"{name}.py").read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module.split(".")[-1], *(a.name for a in node.names)}
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[-1] for alias in node.names}
+        assert not imported & forbidden, f"services/{name}.py imports {imported & forbidden}"

@@ -50,7 +50,8 @@ def test_person_edit_survives_a_rule_change_and_the_rule_beats_the_default_tax(
         client, connected, lists):
     (default_tax, rule_tax), (chosen, ruled) = lists["taxes"], lists["accounts"]
     ConnectionSettings.update(default_cost_tax_id=default_tax.zoho_id).execute()
-    upload(client, ("ovh.pdf", samples.text_pdf()))
+    # An invoice printing no VAT rate: the default tax applies (a rate would choose).
+    upload(client, ("ovh.pdf", samples.text_pdf(vat="TVA")))
     document = Document.get()
     assert document.sources["tax_id"] == "default"
     client.post(f"/documents/{document.id}", data={
@@ -189,3 +190,88 @@ def test_a_bookkeeper_uses_the_pages(client, auth, connected, bookkeeper, lists)
     assert "Supplier rule &#39;OVHcloud&#39; deleted" in page
     assert SupplierRule.select().count() == 0
     assert Document.get().account_id is None  # what the rule set is undone
+
+
+# Recognising the supplier among the Zoho contacts (issue 7, item 4)
+
+
+def test_names_are_compared_without_case_accents_punctuation_or_legal_form():
+    from services.supplier_recognition import fold_id, fold_name
+
+    assert fold_name("Papeterie Martin S.A.R.L.") == fold_name("papeterie  martin") \
+        == "papeterie martin"
+    assert fold_name("WÜRTH France GmbH") == fold_name("Wurth-France") == "wurth france"
+    assert fold_name("OVH, SAS") == "ovh"
+    assert fold_name("Ferrari S.p.A.") == fold_name("Ferrari SpA") == "ferrari"
+    assert fold_name("SAS") == "sas"  # a name that is only a legal form stays a name
+    assert fold_id("registration", "424 761 419 00045") == "424761419"  # SIRET -> SIREN
+    assert fold_id("iban", "fr76 3000-6000") == "FR7630006000"
+
+
+def _ovh(connected):
+    from models import ZohoContact
+
+    return ZohoContact.usable(connected.organization_id).where(
+        ZohoContact.name == "OVHcloud").get()
+
+
+def test_a_name_glued_to_the_invoice_title_is_recognised_and_its_rule_fires(
+        client, connected, lists):
+    account = lists["accounts"][0]
+    SupplierRule.create(name="OVHcloud", account_id=account.zoho_id)
+    upload(client, ("ovh.pdf", samples.text_pdf(
+        supplier_name="OVHcloud  FACTURE N° FR-2026-1107")))
+    document = Document.get()
+    assert document.contact_id == _ovh(connected).zoho_id
+    assert document.supplier_name == "OVHcloud"
+    assert document.account_id == account.zoho_id and document.sources["account_id"] == "rule"
+    page = client.get(f"/documents/{document.id}").text
+    assert "Recognised by" in page and "as the Zoho contact OVHcloud" in page
+
+
+def test_the_vat_number_recognises_a_supplier_whatever_name_it_prints(
+        client, connected, lists):
+    ovh, account = _ovh(connected), lists["accounts"][0]
+    SupplierRule.create(name="OVHcloud", contact_id=ovh.zoho_id, account_id=account.zoho_id)
+    # A first invoice whose name nobody could match: a person picks the Zoho contact.
+    upload(client, ("first.pdf", samples.text_pdf(supplier_name="Hébergeur du Nord")))
+    first = Document.get()
+    assert first.contact_id is None and first.recognition == {}
+    client.post(f"/documents/{first.id}", data={
+        "contact_id": ovh.zoho_id, "csrf_token": csrf_token(client, "/documents/")})
+    # The next one prints yet another name: its VAT number says who it is.
+    upload(client, ("next.pdf", samples.text_pdf(supplier_name="OVH Groupe Roubaix",
+                                                 title="Facture N° FR-2026-0999")))
+    second = Document.get(Document.filename == "next.pdf")
+    assert second.contact_id == ovh.zoho_id
+    assert second.recognition["by"] == "vat"
+    assert second.account_id == account.zoho_id  # the contact's rule applies
+    page = client.get(f"/documents/{second.id}").text
+    assert "Recognised by VAT number FR22424761419 as the Zoho contact OVHcloud." in page
+    assert "OVH Groupe Roubaix" in page  # what was printed stays visible
+
+
+def test_correcting_the_supplier_name_applies_the_contact_and_its_rule(
+        client, connected, lists):
+    account = lists["accounts"][1]
+    SupplierRule.create(name="OVHcloud", account_id=account.zoho_id)
+    upload(client, ("ovh.pdf", samples.text_pdf(supplier_name="Hébergeur du Nord")))
+    document = Document.get()
+    assert document.contact_id is None and document.account_id is None
+    client.post(f"/documents/{document.id}", data={
+        "supplier_name": "OVHCLOUD S.A.S.", "csrf_token": csrf_token(client, "/documents/")})
+    document = Document.get_by_id(document.id)
+    assert document.contact_id == _ovh(connected).zoho_id
+    assert document.supplier_name == "OVHCLOUD S.A.S."  # the person's spelling is kept
+    assert document.account_id == account.zoho_id and document.sources["account_id"] == "rule"
+    assert "Recognised by name as the Zoho contact OVHcloud." in client.get(
+        f"/documents/{document.id}").text
+
+
+def test_the_list_refresh_keeps_a_vat_number_when_zoho_gives_one():
+    from services.lists import _contact
+
+    record = {"contact_id": "460000000000000164", "contact_name": "Brighton Glassworks Ltd",
+              "contact_type": "vendor", "status": "active", "vat_reg_no": "GB123456789"}
+    assert _contact(record)["vat_number"] == "GB123456789"
+    assert _contact({**record, "vat_reg_no": ""})["vat_number"] == ""

@@ -1,11 +1,11 @@
-"""Review decisions on a document that are not edits: is it a duplicate or not."""
+"""Review decisions on a document that are not edits: is it a duplicate or not, which tax."""
 
 from flask import Blueprint, flash, request
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
-from models import Document
-from services import duplicates
+from models import Document, DocumentStatus
+from services import document_processing, duplicates
 from views.helpers import see_other
 
 bp = Blueprint("review", __name__)
@@ -18,7 +18,8 @@ def duplicate_decide(document_id):
     document = get_object_or_404(Document, Document.id == document_id)
     match = document.duplicate_of
     try:
-        duplicates.decide(document, request.form.get("decision", ""), current_user)
+        document_processing.decide_duplicate(document, request.form.get("decision", ""),
+                                             current_user)
     except duplicates.DuplicateError as error:
         flash(str(error), "error")
     else:
@@ -28,4 +29,24 @@ def duplicate_decide(document_id):
             return see_other("documents.document_show", document_id=match.id)
         flash("Noted: not a duplicate. Bookbridge will not ask again for these two "
               "documents.", "success")
+    return see_other("documents.document_show", document_id=document.id)
+
+
+@bp.post("/documents/<int:document_id>/tax")
+@login_required
+def tax_decide(document_id):
+    """The tax on the document disagrees with the tax code: use the tax of the document's
+    rate (one click), or keep the tax code on purpose."""
+    document = get_object_or_404(Document, Document.id == document_id)
+    if document.status is DocumentStatus.PUBLISHED or document.publish_state == "publishing":
+        flash("This document is published or being published; its tax can no longer change "
+              "here.", "error")
+        return see_other("documents.document_show", document_id=document.id)
+    try:
+        message = document_processing.decide_tax(document, request.form.get("decision", ""),
+                                                 request.form.get("tax_id", ""), current_user)
+    except document_processing.TaxDecisionError as error:
+        flash(str(error), "error")
+    else:
+        flash(message, "success")
     return see_other("documents.document_show", document_id=document.id)

@@ -5,6 +5,7 @@ from sandbox.zoho_books import (  # noqa: F401 - imported for their routes
     banktransactions,
     bills,
     contacts,
+    credits,
     expenses,
     invoices,
     settings,

@@ -20,6 +20,8 @@ SCOPE_SERVICES = {
     "chartofaccounts": "accountants", "contacts": "contacts", "bankaccounts": "banking",
     "bankstatements": "banking", "banktransactions": "banking", "bills": "bills",
     "expenses": "expenses", "invoices": "invoices",
+    # vendor-credits.yml asks for the "debitnotes" scope, credit-notes.yml "creditnotes".
+    "vendorcredits": "debitnotes", "creditnotes": "creditnotes",
 }
 ROUTE_ARGUMENT = re.compile(r"<(?:[^:>]+:)?([^>]+)>")  # "<any(a, b):state>" -> "{state}"
 SCOPE_OPERATIONS = {"GET": "READ", "POST": "CREATE", "PUT": "UPDATE", "DELETE": "DELETE"}

@@ -7,6 +7,7 @@ from flask import g, request, send_file
 from sandbox import store
 from sandbox import zoho_records as records
 from sandbox.zoho_books.amounts import (
+    ZERO,
     account_name,
     find_tax,
     mark_used,
@@ -31,11 +32,20 @@ from sandbox.zoho_books.common import (
 
 def build_expense(body):
     """Validate an expense body and return the stored record (not yet inserted)."""
-    require(body, "account_id", "date", "amount", "paid_through_account_id")
-    amount = parse_amount(body["amount"], "amount", positive=True)
     inclusive = bool(body.get("is_inclusive_tax", False))
-    tax = find_tax(body.get("tax_id"), "tax_id")
-    net, tax_amount = split_tax(amount, tax, inclusive)
+    if body.get("line_items"):  # an itemised expense: one account and tax per line
+        require(body, "date", "paid_through_account_id")
+        lines, amount, net, tax_amount, taxes = _expense_lines(body["line_items"], inclusive)
+        body = {**body, "account_id": body.get("account_id") or lines[0]["account_id"]}
+        tax = None
+    else:
+        require(body, "account_id", "date", "amount", "paid_through_account_id")
+        amount = parse_amount(body["amount"], "amount", positive=True)
+        tax = find_tax(body.get("tax_id"), "tax_id")
+        net, tax_amount = split_tax(amount, tax, inclusive)
+        lines = []
+        taxes = ([{"tax_name": tax["tax_name"], "tax_amount": records.money(tax_amount)}]
+                 if tax else [])
     total = net + tax_amount
     customer = (fetch_related("contact", body["customer_id"], "customer_id")
                 if body.get("customer_id") else None)
@@ -58,10 +68,10 @@ def build_expense(body):
         "tax_name": tax["tax_name"] if tax else "",
         "tax_percentage": tax["tax_percentage"] if tax else 0,
         "tax_amount": records.money(tax_amount),
-        "taxes": [{"tax_name": tax["tax_name"], "tax_amount": records.money(tax_amount)}]
-        if tax else [],
+        "taxes": taxes,
         "is_inclusive_tax": inclusive,
-        "is_itemized_expense": False,
+        "is_itemized_expense": bool(lines),
+        "line_items": lines,
         **org_currency(),
         "exchange_rate": float(body.get("exchange_rate", 1.0)),
         "amount": records.money(amount),
@@ -92,6 +102,42 @@ def build_expense(body):
         "created_time": now_text,
         "last_modified_time": now_text,
     }
+
+
+def _expense_lines(items, inclusive):
+    """(lines, amount, net, tax, taxes) of an itemised expense; each line's `amount` is
+    gross when the tax is inclusive, as on the expense itself."""
+    if not isinstance(items, list):
+        raise BooksError(400, 4, "Invalid value passed for line_items.")
+    lines, amount, net, tax_total, per_tax = [], ZERO, ZERO, ZERO, {}
+    for index, item in enumerate(items):
+        field = f"line_items[{index}]"
+        require(item, "account_id", "amount")
+        line_amount = parse_amount(item["amount"], f"{field}.amount", positive=True)
+        tax = find_tax(item.get("tax_id"), f"{field}.tax_id")
+        line_net, line_tax = split_tax(line_amount, tax, inclusive)
+        lines.append({
+            "line_item_id": store.new_id(store.get_db()),
+            "account_id": str(item["account_id"]),
+            "account_name": account_name(item["account_id"], f"{field}.account_id"),
+            "description": str(item.get("description") or ""),
+            "amount": records.money(line_amount),
+            "tax_id": tax["tax_id"] if tax else "",
+            "tax_name": tax["tax_name"] if tax else "",
+            "tax_percentage": tax["tax_percentage"] if tax else 0,
+            "tax_amount": records.money(line_tax),
+            "item_total": records.money(line_net),
+            "item_order": index + 1,
+            "product_type": "service",
+        })
+        amount, net, tax_total = amount + line_amount, net + line_net, tax_total + line_tax
+        if tax is not None:
+            per_tax[tax["tax_id"]] = per_tax.get(tax["tax_id"], ZERO) + line_tax
+    if not lines:
+        raise BooksError(400, 4, "Invalid value passed for line_items.")
+    taxes = [{"tax_id": tax_id, "tax_amount": records.money(value)}
+             for tax_id, value in per_tax.items()]
+    return lines, amount, net, tax_total, taxes
 
 
 def insert_expense(record):

@@ -1,11 +1,16 @@
 """Uploading, reviewing and publishing a document, in headless Chromium."""
 
+import re
+from decimal import Decimal
+
 import pytest
 from playwright.sync_api import expect
 
 from tests import documents as samples
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
 from tests.browser.test_connections_browser import consent_and_pick, disconnect_zoho, sign_in
+from tests.contract.conftest import BooksClient
+from tests.sandbox_server import SandboxServer
 
 pytestmark = pytest.mark.browser
 
@@ -58,5 +63,64 @@ def test_upload_review_fix_a_field_and_publish(page, tmp_path):
     expect(page.get_by_text("Possible duplicate")).to_be_visible()
     expect(page.get_by_text("same file")).to_be_visible()
     screenshot(page, "23-duplicate")
+
+    disconnect_zoho(page)
+
+
+def _zoho_expense(running_app, expense_id: str) -> dict:
+    """The expense as Zoho Books holds it, read by someone working in Zoho itself."""
+    sandbox = SandboxServer(url=running_app["sandbox"], data_dir=running_app["data_dir"])
+    token = sandbox.self_client_tokens()["access_token"]
+    books = BooksClient(sandbox.url, token, "")
+    orgs = books.call("GET", "/organizations", org_id="").json()["organizations"]
+    org_id = next(org["organization_id"] for org in orgs if org["name"] == "Atelier Lumière SAS")
+    return books.call("GET", f"/expenses/{expense_id}", org_id=org_id).json()["expense"]
+
+
+def test_the_cafe_receipt_warns_about_its_tax_and_publishes_the_vat_it_shows(
+        page, tmp_path, running_app):
+    """Issue 7: "dont TVA 10 % 3,32" must never reach Zoho as the rule's TVA 20 % (6.08)."""
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    consent_and_pick(page, "connect-button", "Atelier Lumière SAS")
+    expect(page.locator("#refresh-job")).to_contain_text("Refresh complete", timeout=30_000)
+
+    # The café's rule was made from an earlier receipt at 20 %, paid from the bank.
+    page.get_by_role("link", name="Suppliers").click()
+    form = page.locator("#supplier-form")
+    form.locator("input[name=name]").fill("Café Richard")
+    form.locator("select[name=account_id]").select_option(index=1)
+    form.locator("select[name=tax_id]").select_option(label="TVA 20 %")
+    form.locator("select[name=payment]").select_option("expense")
+    form.locator("select[name=paid_through_account_id]").select_option(index=1)
+    form.locator("#supplier-save").click()
+    expect(page.get_by_text("Supplier rule 'Café Richard' saved")).to_be_visible()
+
+    receipt = tmp_path / "cafe-richard.pdf"
+    receipt.write_bytes(samples.cafe_receipt_pdf())
+    page.get_by_role("link", name="Documents", exact=True).click()
+    page.locator("#upload-files").set_input_files(str(receipt))
+    page.locator("#upload-button").click()
+    expect(page.locator("#documents")).to_contain_text("Café Richard", timeout=30_000)
+    page.locator("#documents").get_by_role("link", name="Café Richard").first.click()
+
+    warning = page.locator("#tax-check")
+    expect(warning).to_contain_text("The receipt shows 10 % (3.32), the tax code is 20 % (6.08).")
+    screenshot(page, "25-tax-warning")
+    page.locator("#publish-button").click()  # refused: nothing wrong reaches Zoho silently
+    expect(page.get_by_role("alert")).to_contain_text("The receipt shows 10 % (3.32)")
+
+    page.locator("#use-document-tax").click()
+    expect(page.get_by_text("Tax code set to TVA 10 %, as on the document.")).to_be_visible()
+    expect(page.locator("#tax-check")).to_have_count(0)
+    page.locator("#publish-button").click()
+    published = page.locator("#published")
+    expect(published).to_contain_text("Published as Expense")
+    screenshot(page, "26-tax-published")
+
+    expense_id = re.search(r"ID (\d+)", published.inner_text()).group(1)
+    expense = _zoho_expense(running_app, expense_id)
+    assert expense["tax_name"] == "TVA 10 %"
+    assert Decimal(str(expense["tax_amount"])) == Decimal("3.32")
+    assert Decimal(str(expense["total"])) == Decimal("36.48")
 
     disconnect_zoho(page)

@@ -65,7 +65,7 @@ def test_authorize_url_goes_to_the_data_centres_server_with_every_param(code):
 def test_scopes_are_the_ones_bookbridge_needs():
     assert "ZohoBooks.settings.READ" in SCOPES
     assert "ZohoBooks.accountants.READ" in SCOPES
-    assert len(SCOPES) == 12 and all(" " not in scope for scope in SCOPES)
+    assert len(SCOPES) == 16 and all(" " not in scope for scope in SCOPES)
 
 
 def test_authorize_url_uses_the_override_for_any_data_centre():

@@ -1,0 +1,177 @@
+"""Recognising a document's supplier among the cached Zoho contacts, by who it is.
+
+Strongest evidence first: the VAT number, then the company registration number (SIREN,
+SIRET, Handelsregister...), then the IBAN, then the name or a supplier rule's alias compared
+without case, accents, punctuation or legal form ("OVH SAS" is "OVH"). Last, a name printed
+with the document's own words after it on the same line ("OVHcloud  FACTURE N° FR-1107")
+is recognised by its beginning.
+
+Zoho's contact list carries no VAT number in most editions, so Bookbridge also learns the
+identifiers of each contact from the documents a person or a publish tied to it.
+"""
+
+import re
+import unicodedata
+
+from models import Document, SupplierRule, ZohoConnection, ZohoContact
+
+# Legal forms dropped from names before comparing them (after folding: no dots, lower case).
+LEGAL_FORMS = frozenset("""
+    sa sas sasu sarl eurl sci snc scop selarl selas sca earl gie
+    gmbh ag kg ohg ug ev mbh co kgaa
+    ltd limited plc llp llc inc corp corporation lp
+    bv nv vof
+    spa srl sapa snc sl slu sau
+    oy ab as aps
+""".split())
+# Words that start a document's own text when extraction glued it to the supplier's name.
+DOCUMENT_WORDS = re.compile(
+    r"^(facture|invoice|rechnung|factuur|fattura|factura|avoir|gutschrift|credit|receipt|"
+    r"ticket|recu|bon|devis|quote|date|datum|fecha|data|n|no|nr|num|numero|number)\b")
+KINDS = ("vat", "registration", "iban")
+HOW = {"vat": "VAT number", "registration": "company registration number", "iban": "IBAN",
+       "name": "name", "alias": "supplier rule alias", "beginning": "beginning of the name"}
+
+
+def fold_name(name: str) -> str:
+    """'Papeterie Martin S.A.R.L.' -> 'papeterie martin': no case, accents, punctuation or
+    legal form."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = re.sub(r"(?<=\w)[.'’](?=\w)", "", text)  # S.A.R.L. -> sarl, l'atelier -> latelier
+    words = re.sub(r"[\W_]+", " ", text).split()
+    kept = [word for word in words if word not in LEGAL_FORMS]
+    return " ".join(kept or words)
+
+
+def fold_id(kind: str, value: str) -> str:
+    """An identifier as compared: upper case, no spaces or punctuation; a SIRET is its SIREN
+    (the company, not one of its establishments)."""
+    text = re.sub(r"[^0-9A-Za-z]", "", value or "").upper()
+    if kind == "registration" and len(text) == 14 and text.isdigit():
+        return text[:9]
+    return text
+
+
+def document_ids(document: Document) -> dict[str, str]:
+    """The document's identifiers, folded; a French VAT number also gives the SIREN."""
+    ids = {"vat": fold_id("vat", document.supplier_vat),
+           "registration": fold_id("registration", document.supplier_registration),
+           "iban": fold_id("iban", document.supplier_iban)}
+    if not ids["registration"] and re.fullmatch(r"FR\w{2}\d{9}", ids["vat"]):
+        ids["registration"] = ids["vat"][4:]
+    return {kind: value for kind, value in ids.items() if len(value) >= 5}
+
+
+def contact_ids(contact: ZohoContact) -> dict[str, set[str]]:
+    """Every identifier known for a contact: from Zoho and learned from documents."""
+    known = {kind: {fold_id(kind, value) for value in (contact.identifiers or {}).get(kind, [])}
+             for kind in KINDS}
+    vat = fold_id("vat", contact.vat_number)
+    if vat:
+        known["vat"].add(vat)
+        if re.fullmatch(r"FR\w{2}\d{9}", vat):
+            known["registration"].add(vat[4:])
+    return known
+
+
+def candidates(kind: str = "cost") -> list[ZohoContact]:
+    """The usable cached contacts a document of this kind may belong to."""
+    org = ZohoConnection.current().organization_id
+    wanted = "vendor" if kind == "cost" else "customer"
+    return list(ZohoContact.usable(org).where(ZohoContact.contact_type == wanted))
+
+
+def recognise(document: Document) -> tuple[ZohoContact | None, dict]:
+    """The contact this document's supplier is, and how it was recognised:
+    (contact, {"by": "vat", "value": "FR..."}); (None, {}) when nothing fits for sure."""
+    contacts = candidates(document.kind)
+    if not contacts:
+        return None, {}
+    ids = document_ids(document)
+    for kind in KINDS:
+        if kind in ids:
+            found = [c for c in contacts if ids[kind] in contact_ids(c)[kind]]
+            if len(found) == 1:
+                return found[0], {"by": kind, "value": ids[kind]}
+    return _by_name(document.supplier_name, contacts)
+
+
+def _names(contacts: list[ZohoContact]) -> dict[str, tuple[ZohoContact, str]]:
+    """Folded name -> (contact, "name" or "alias"); a name two contacts share is left out."""
+    by_id = {contact.zoho_id: contact for contact in contacts}
+    names: dict[str, tuple[ZohoContact, str]] = {}
+    ambiguous = set()
+
+    def add(name, contact, how):
+        key = fold_name(name)
+        if not key:
+            return
+        if key in names and names[key][0].zoho_id != contact.zoho_id:
+            ambiguous.add(key)
+        names.setdefault(key, (contact, how))
+
+    for contact in contacts:
+        add(contact.name, contact, "name")
+        if contact.company_name:
+            add(contact.company_name, contact, "name")
+    for rule in SupplierRule.select():
+        contact = by_id.get(rule.contact_id or "") or names.get(fold_name(rule.name),
+                                                                 (None,))[0]
+        if contact is not None:
+            for alias in [rule.name, *(rule.aliases or [])]:
+                add(alias, contact, "alias")
+    return {key: value for key, value in names.items() if key not in ambiguous}
+
+
+def _by_name(supplier_name: str, contacts: list[ZohoContact]) -> tuple[ZohoContact | None,
+                                                                         dict]:
+    read = fold_name(supplier_name)
+    if not read:
+        return None, {}
+    names = _names(contacts)
+    if read in names:
+        contact, how = names[read]
+        return contact, {"by": how, "value": supplier_name.strip()}
+    # The longest known name that begins the read one, followed by document words.
+    for key in sorted(names, key=len, reverse=True):
+        rest = read[len(key):]
+        if read.startswith(key + " ") and DOCUMENT_WORDS.match(rest.strip()):
+            return names[key][0], {"by": "beginning", "value": supplier_name.strip()}
+    return None, {}
+
+
+def describe(recognition: dict, contact_name: str = "") -> str:
+    """'Recognised by VAT number FR22424761419 as OVHcloud' for the review page."""
+    how = HOW.get((recognition or {}).get("by", ""))
+    if not how:
+        return ""
+    value = recognition.get("value", "")
+    shown = f" {value}" if recognition["by"] in KINDS else (
+        f" “{value}”" if recognition["by"] != "name" else "")
+    name = f" as the Zoho contact {contact_name}" if contact_name else ""
+    return f"Recognised by {how}{shown}{name}."
+
+
+def learn(document: Document, contact_id: str) -> list[str]:
+    """Remember the document's identifiers for its contact, so its next documents are
+    recognised whatever name they print. An identifier another contact already has is not
+    taken (it is more likely misread than shared). Returns the kinds learned."""
+    org = ZohoConnection.current().organization_id
+    contact = ZohoContact.get_or_none(ZohoContact.organization_id == org,
+                                      ZohoContact.zoho_id == contact_id)
+    if contact is None:
+        return []
+    others = [c for c in candidates(document.kind) if c.zoho_id != contact_id]
+    known = contact_ids(contact)
+    identifiers = {kind: list(values) for kind, values in (contact.identifiers or {}).items()}
+    learned = []
+    for kind, value in document_ids(document).items():
+        if value in known[kind] or any(value in contact_ids(c)[kind] for c in others):
+            continue
+        identifiers.setdefault(kind, []).append(value)
+        learned.append(kind)
+    if learned:
+        contact.identifiers = identifiers
+        contact.save(only=[ZohoContact.identifiers])
+    return learned

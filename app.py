@@ -2,16 +2,16 @@
 
 import datetime
 import logging
+from pathlib import Path
 
 import click
-from flask import Flask, request
-from flask_htmx import HTMX
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask, Request, current_app, request
+from flask_wtf.csrf import CSRFError
 from playhouse.flask_utils import FlaskDB
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_layers
+from extensions import csrf, htmx, login_manager
 from models import MODELS, Role, User, db
 from models.database import open_database
 
@@ -29,16 +29,33 @@ class _RequestConnection(FlaskDB):
         self.database.connect(reuse_if_open=True)
 
 
-csrf = CSRFProtect()
-htmx = HTMX()
-login_manager = LoginManager()
+# Scripts and styles come only from our own files (no inline script, no eval; see the htmx
+# config in base.html); no plugins; no framing by other sites.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+class _Request(Request):
+    """Uploaded files go to disk as their bytes arrive, each cut off past the per-file
+    limit, instead of Werkzeug's default of keeping whole files until the view reads them."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None,
+                         content_length=None):
+        from services.document_intake import CappedSpool
+
+        return CappedSpool(directory=str(Path(current_app.config["DATA_DIR"]) / "uploads"))
 
 
 def create_app(test_config=None) -> Flask:
     """Build the web application; nothing runs at import."""
+    config_layers.keep_new_files_private()
     app = Flask(__name__)
+    app.request_class = _Request
     app.config.from_mapping(config_layers.load(test_config))
     _harden_sessions(app)
+    _add_security_headers(app)
     _configure_logging()
     open_database(app.config)
     _RequestConnection(app, db.obj, excluded_routes=("static",))
@@ -57,6 +74,7 @@ def create_app(test_config=None) -> Flask:
     runtime.use(app.config)
     with app.app_context():
         _prepare_database(app)
+    config_layers.make_data_private(app.config["DATA_DIR"])
     return app
 
 
@@ -76,6 +94,33 @@ def _harden_sessions(app: Flask) -> None:
     )
 
 
+def _add_security_headers(app: Flask) -> None:
+    hsts = "max-age=31536000" if app.config["HTTPS"] else None
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")  # same-origin: CSRF checks need it
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", hsts)
+        if response.mimetype == "text/html":
+            headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            headers.setdefault("X-Frame-Options", "DENY")
+        else:
+            # Originals are shown in a frame of the document page, and only there.
+            policy = headers.get("Content-Security-Policy")
+            if not policy:
+                headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+            elif "frame-ancestors" not in policy:
+                headers["Content-Security-Policy"] = policy + "; frame-ancestors 'self'"
+            headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        if request.endpoint != "static":
+            # Pages and originals are private: no copy in the browser after sign-out.
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
 def _configure_logging() -> None:
     # One line per event; secrets are never passed to the logger.
     logging.basicConfig(level=logging.INFO,
@@ -92,8 +137,10 @@ def _init_login(app: Flask) -> None:
     login_manager.unauthorized_handler(unauthorized)
 
     @login_manager.user_loader
-    def load_user(user_id):
-        return User.get_or_none(User.id == int(user_id), User.active == True)  # noqa: E712
+    def load_user(session_id):
+        from services import accounts
+
+        return accounts.user_for_session(session_id)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -111,7 +158,9 @@ def _register_blueprints(app: Flask) -> None:
         suppliers,
         users,
     )
+    from views.helpers import BoundedIntConverter
 
+    app.url_map.converters["int"] = BoundedIntConverter  # huge ids are 404, not 500
     for module in (auth, connections, settings, users, audit, health, jobs, bank, rules,
                    documents, suppliers, review):
         app.register_blueprint(module.bp)
@@ -204,6 +253,18 @@ def _register_cli(app: Flask) -> None:
         except accounts.AccountError as error:
             raise click.ClickException(str(error)) from None
         click.echo(f"Created {user.role.value} {user.email}.")
+
+    @users_group.command("reset-link")
+    @click.option("--email", required=True)
+    def users_reset_link(email):
+        """Print a one-time password-reset link (e.g. when no admin can sign in)."""
+        user = User.get_or_none(User.email == accounts.normalise_email(email),
+                                User.active == True)  # noqa: E712
+        if user is None:
+            raise click.ClickException(f"No active user has the address {email}.")
+        token = accounts.issue_reset(user, by=None)
+        click.echo(f"Open /reset/{token} on your Bookbridge address within "
+                   f"{int(accounts.RESET_LIFETIME.total_seconds() // 3600)} hours; it works once.")
 
 
 __all__ = ["create_app", "MODELS"]

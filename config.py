@@ -7,13 +7,15 @@ live here rather than in `create_app`, and both processes read the same result.
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
 ENV_PREFIX = "BOOKBRIDGE_"
 
 # Environment values that are not strings.
 _BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY"}
-_INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS", "IMAP_PORT"}
+_INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS", "IMAP_PORT",
+                 "READ_CONCURRENCY"}
 _FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT", "ZOHO_TIMEOUT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",
                "BANK_SETTLE_AFTER"}
 
@@ -41,6 +43,8 @@ def _defaults(data_dir: Path) -> dict:
         # so an import Zoho is still working on is not taken for a lost one.
         "BANK_SETTLE_AFTER": 180.0,
         "LIST_REFRESH_HOURS": 48,
+        # Documents read at once (OCR runs in Tesseract processes, so threads overlap).
+        "READ_CONCURRENCY": 2,
         # Qonto's API; the sandbox replaces it in the demo.
         "QONTO_API_URL": "https://thirdparty.qonto.com",
         # Default time zone of bank dates and of the daily sync, when Zoho gives none.
@@ -113,3 +117,33 @@ def _secret_file(path: Path, new_value: str) -> str:
         finally:
             temporary.unlink()
     return path.read_text().strip()
+
+
+def keep_new_files_private() -> None:
+    """Files and folders this process creates are its user's alone (0600 / 0700): the
+    database and its WAL, the queue, secrets, stored originals. Set where web and worker
+    start, before anything is created."""
+    os.umask(0o077)
+
+
+def make_data_private(data_dir) -> None:
+    """Take group and other permissions off what an earlier version left in the data folder
+    (it created files 0644); symlinks are left alone."""
+    root = Path(data_dir)
+    _drop_shared_bits(root)
+    for folder, subfolders, files in os.walk(root):
+        for name in subfolders + files:
+            _drop_shared_bits(Path(folder) / name)
+
+
+def _drop_shared_bits(path: Path) -> None:
+    try:
+        status = path.lstat()
+    except FileNotFoundError:
+        return  # removed meanwhile (a WAL file, a spooled upload)
+    if stat.S_ISLNK(status.st_mode) or not stat.S_IMODE(status.st_mode) & 0o077:
+        return
+    try:
+        os.chmod(path, stat.S_IMODE(status.st_mode) & 0o700)
+    except OSError:
+        pass  # not ours (e.g. a scanner's file in the inbox): leave it

@@ -22,7 +22,7 @@ from models.documents import (
     SupplierRule,
 )
 from models.jobs import Job, JobStatus
-from models.users import LoginThrottle, Role, User
+from models.users import LoginThrottle, PasswordReset, Role, User
 from models.zoho import (
     CACHED_LISTS,
     ApiBudget,
@@ -41,6 +41,7 @@ from models.zoho import (
 MODELS = [
     User,
     LoginThrottle,
+    PasswordReset,
     AuditEvent,
     Job,
     ZohoConnection,
@@ -87,6 +88,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "LoginThrottle",
+    "PasswordReset",
     "PendingAuthorization",
     "Role",
     "User",

@@ -1,7 +1,9 @@
 """Opening the database from configuration (SQLite in WAL mode by default)."""
 
+from urllib.parse import urlparse
+
 from peewee import SqliteDatabase
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parseresult_to_dict
 
 from models.base import db
 
@@ -11,13 +13,28 @@ SQLITE_PRAGMAS = {
     "synchronous": 1,  # NORMAL: the usual pairing with WAL
     "cache_size": -16 * 1024,  # 16 MiB
 }
+# Seconds a write waits for another writer (a job, another request) before giving up; under
+# gunicorn's 30 s worker timeout, so a waiting request is answered rather than killed.
+SQLITE_BUSY_TIMEOUT = 20
+# Every `db.atomic()` on SQLite takes the write lock when it begins. A deferred transaction
+# that reads and then writes fails at once with "database is locked" in WAL mode when
+# another connection wrote in between (SQLite cannot wait without breaking its snapshot);
+# an immediate one waits for the lock (up to the busy timeout) and then cannot fail so.
+SQLITE_LOCK_TYPE = "IMMEDIATE"
 
 
 def open_database(config) -> None:
     """Bind the deferred database to the configured file or URL (once per process)."""
     url = config.get("DATABASE_URL")
-    if url:
-        database = connect(url)
+    if url and not urlparse(url).scheme.startswith("sqlite"):
+        database = connect(url)  # PostgreSQL: its transactions already wait for row locks
+    elif url:
+        # What the URL's query string says (e.g. ?timeout=60) wins over these defaults.
+        given = parseresult_to_dict(urlparse(url))
+        defaults = {"pragmas": SQLITE_PRAGMAS, "timeout": SQLITE_BUSY_TIMEOUT,
+                    "lock_type": SQLITE_LOCK_TYPE}
+        database = connect(url, **{k: v for k, v in defaults.items() if k not in given})
     else:
-        database = SqliteDatabase(config["DATABASE"], pragmas=SQLITE_PRAGMAS, timeout=15)
+        database = SqliteDatabase(config["DATABASE"], pragmas=SQLITE_PRAGMAS,
+                                  timeout=SQLITE_BUSY_TIMEOUT, lock_type=SQLITE_LOCK_TYPE)
     db.initialize(database)

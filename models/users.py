@@ -1,9 +1,10 @@
-"""People who use Bookbridge, and the counters that slow down password guessing."""
+"""People who use Bookbridge, their one-time password-reset links, and the counters that
+slow down password guessing."""
 
 import enum
 
 from flask_login import UserMixin
-from peewee import BooleanField, CharField, DateTimeField, IntegerField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField
 from playhouse.fields import EnumField
 
 from models.base import BaseModel, utcnow
@@ -26,6 +27,12 @@ class User(UserMixin, BaseModel):
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    # Part of the id kept in every session and remember cookie; raising it (sign-out, a new
+    # password, deactivation) ends all of this user's sessions at once.
+    session_version = IntegerField(default=0)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_active(self) -> bool:
@@ -40,10 +47,23 @@ class User(UserMixin, BaseModel):
         return self.name or self.email
 
 
-class LoginThrottle(BaseModel):
-    """Failed sign-ins per e-mail address; each failure past a few doubles the wait."""
+class PasswordReset(BaseModel):
+    """A one-time link an admin hands to a user; only the SHA-256 of its token is kept."""
 
-    email = CharField(unique=True)
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    token_hash = CharField(unique=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
+                                 backref="resets_issued")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+
+class LoginThrottle(BaseModel):
+    """Failed sign-ins per client address ("address:…") and per known account ("account:…");
+    each failure past a few doubles the wait. Old rows are purged and the table is capped."""
+
+    key = CharField(unique=True)
     failures = IntegerField(default=0)
     locked_until = DateTimeField(null=True)
-    last_failure_at = DateTimeField(null=True)
+    last_failure_at = DateTimeField(null=True, index=True)

@@ -1,14 +1,21 @@
 """Categorisation rules: which Zoho account, tax and contact a bank line gets."""
 
+import functools
 import re
 
+import re2
+
 from models import BankTransaction, CategorisationRule, db, utcnow
-from services import audit
+from services import audit, text_limits
 
 TEXT_FIELDS = {"label": "Label", "counterparty": "Counterparty", "reference": "Reference",
                "note": "Note"}
 OPERATORS = {"contains": "contains", "equals": "equals", "matches": "matches (regular expression)"}
 PREVIEW_WINDOW = 500
+MAX_PATTERN_LENGTH = 300
+# RE2 runs in time linear in the text, so a pattern like (.+)+# cannot freeze the sync or
+# the rules page; the memory cap refuses patterns whose compiled form would be huge.
+PATTERN_MEMORY_BYTES = 1 << 20
 
 
 class RuleError(Exception):
@@ -20,15 +27,64 @@ def ordered():
                                                 CategorisationRule.id)
 
 
+class PatternError(Exception):
+    """A pattern that cannot run safely, with the reason in plain words."""
+
+
+def _pattern_options():
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a refused pattern is the user's input, not a server fault
+    options.max_mem = PATTERN_MEMORY_BYTES
+    return options
+
+
+@functools.lru_cache(maxsize=512)
+def compiled_pattern(pattern: str):
+    """The pattern compiled for RE2 (linear time, case-insensitive), or PatternError."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise PatternError(f"it is longer than {MAX_PATTERN_LENGTH} characters.")
+    try:
+        return re2.compile(pattern, _pattern_options())
+    except re2.error as error:
+        raise PatternError(_why_refused(pattern, error)) from None
+
+
+def _why_refused(pattern: str, error: Exception) -> str:
+    detail = error.args[0] if error.args else ""
+    detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+    if re.search(r"\\[1-9]|\\k<|\(\?P=", pattern):
+        return ("it refers back to an earlier group (like \\1), which rules cannot do; "
+                "write the text out instead.")
+    if re.search(r"\(\?<?[=!]", pattern):
+        return ("it looks ahead or behind ((?=...), (?!...), (?<=...)), which rules cannot "
+                "do; use a second condition instead.")
+    if "repetition" in detail or "too large" in detail or "pattern too" in detail:
+        return ("it repeats too much ({n} counts above 1000, or nested counts) to run "
+                "quickly; make it simpler.")
+    return f"it is not a valid regular expression ({detail})."
+
+
+def pattern_problem(pattern: str) -> str:
+    """Why a stored pattern cannot run ("" when it can): shown on the rules page."""
+    try:
+        compiled_pattern(pattern)
+    except PatternError as error:
+        return str(error)
+    return ""
+
+
 def _text_holds(condition: dict, line: BankTransaction) -> bool:
-    value = (getattr(line, condition["field"], "") or "").casefold()
-    wanted = (condition.get("value") or "").casefold()
+    text = getattr(line, condition["field"], "") or ""
+    wanted = condition.get("value") or ""
     if condition["op"] == "equals":
-        return value.strip() == wanted.strip()
+        return text.casefold().strip() == wanted.casefold().strip()
     if condition["op"] == "matches":
-        return re.search(condition["value"], getattr(line, condition["field"], "") or "",
-                         re.IGNORECASE) is not None
-    return wanted in value
+        try:
+            return compiled_pattern(wanted).search(text) is not None
+        except PatternError:
+            return False  # saved before patterns were checked; the rules page says why
+    return wanted.casefold() in text.casefold()
 
 
 def matches(rule: CategorisationRule, line: BankTransaction) -> bool:
@@ -76,17 +132,30 @@ def preview(rule: CategorisationRule, recent=None) -> tuple[int, int]:
 def validate(fields: dict) -> None:
     if not fields.get("name"):
         raise RuleError("Give the rule a name.")
+    too_long = (
+        text_limits.problem("The name", fields["name"], text_limits.RULE_NAME)
+        or text_limits.problem("The operation type", fields.get("operation_type", ""),
+                               text_limits.CODE)
+        or text_limits.problem("The Qonto category", fields.get("qonto_category", ""),
+                               text_limits.CODE)
+        or next((text_limits.problem("A condition's text", condition["value"],
+                                     text_limits.CONDITION)
+                 for condition in fields.get("conditions", [])
+                 # a pattern's length is judged with the pattern, below
+                 if condition.get("op") != "matches"
+                 and len(condition["value"]) > text_limits.CONDITION), None))
+    if too_long:
+        raise RuleError(too_long)
     if not fields.get("zoho_account_id"):
         raise RuleError("Choose the Zoho Books account the lines go to.")
     for condition in fields.get("conditions", []):
         if condition["field"] not in TEXT_FIELDS or condition["op"] not in OPERATORS:
             raise RuleError("Unknown condition.")
         if condition["op"] == "matches":
-            try:
-                re.compile(condition["value"])
-            except re.error as error:
-                raise RuleError(f"The pattern '{condition['value']}' is not a valid regular "
-                                f"expression: {error}.") from None
+            problem = pattern_problem(condition["value"])
+            if problem:
+                raise RuleError(f"The pattern '{condition['value']}' cannot be used: "
+                                f"{problem}")
     low, high = fields.get("amount_min_cents"), fields.get("amount_max_cents")
     if low is not None and high is not None and low > high:
         raise RuleError("The minimum amount is above the maximum.")

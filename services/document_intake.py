@@ -1,6 +1,7 @@
-"""The two unattended ways in: a watched folder and a mailbox read over IMAP.
+"""The ways in besides the form's own bytes: uploads spooled to disk as they arrive, a watched
+folder and a mailbox read over IMAP.
 
-Both hand each file to `document_store.add`, which checks it by content and stores it once
+All hand each file to `document_store.add`, which checks it by content and stores it once
 by hash. A file leaves the folder, and a mail is marked read, only after its documents are
 committed; a failure in between leaves the file or the mail where it was, to be taken in
 again on the next run.
@@ -17,6 +18,7 @@ import os
 import re
 import socket
 import ssl
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +60,92 @@ class MailboxError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.report = report or IntakeReport()
+
+
+# -- Uploads ----------------------------------------------------------------------------------
+
+
+class CappedSpool:
+    """One uploaded file, written to an anonymous temporary file as its bytes arrive.
+
+    Past `limit` bytes nothing more is kept and `too_large` is set: the rest of the request
+    is still read off the network (the browser sends it anyway), but a 199 MB upload costs
+    neither memory nor disk. Werkzeug's form parser writes into it chunk by chunk (see
+    `create_app`'s request class), then reads it back through `FileStorage`.
+    """
+
+    def __init__(self, limit: int = document_store.MAX_BYTES, directory: str | None = None):
+        self.limit = limit
+        self.received = 0
+        self.too_large = False
+        self._directory = directory
+        self._file = None  # opened on the first byte: a form may carry many empty parts
+
+    def write(self, data: bytes) -> int:
+        self.received += len(data)
+        if self.too_large:
+            return len(data)
+        if self.received > self.limit:
+            self.too_large = True
+            self._close_file()  # the bytes kept so far are of no use
+            return len(data)
+        return self._opened().write(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return b"" if self.too_large or self._file is None else self._file.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return b"" if self.too_large or self._file is None else self._file.readline(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0 if self.too_large or self._file is None else self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return 0 if self.too_large or self._file is None else self._file.tell()
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        self._close_file()
+
+    def __iter__(self):
+        return iter(lambda: self.read(64 * 1024), b"")
+
+    def _opened(self):
+        if self._file is None:
+            if self._directory:
+                os.makedirs(self._directory, mode=0o700, exist_ok=True)
+            self._file = tempfile.TemporaryFile(dir=self._directory)
+        return self._file
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def take_upload(config, stream, filename: str, *, user=None) -> Document:
+    """Check and store one uploaded file from its spool; raises document_store.Rejected with
+    the reason (too large, empty, not a document). Never reads more than the limit."""
+    if getattr(stream, "too_large", False):
+        raise document_store.Rejected(
+            f"{filename} is larger than {document_store.MAX_BYTES // 2**20} MB; scan it at a "
+            "lower resolution or split it.")
+    stream.seek(0)
+    content = stream.read(document_store.MAX_BYTES + 1)
+    filename = _short_name(filename)
+    return document_store.add(config, content, filename, source="upload",
+                              source_detail=filename, user=user)
+
+
+def _short_name(filename: str) -> str:
+    """A file name cut to DETAIL_LENGTH characters, keeping its extension."""
+    if len(filename) <= DETAIL_LENGTH:
+        return filename
+    suffix = Path(filename).suffix[:10]
+    return filename[:DETAIL_LENGTH - len(suffix)] + suffix
 
 
 # -- The watched folder ---------------------------------------------------------------------

@@ -7,9 +7,9 @@ import json
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_login import login_required
-from playhouse.flask_utils import PaginatedQuery
 
 from models import AuditEvent
+from views.helpers import paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/activity")
 
@@ -21,10 +21,13 @@ CSV_COLUMNS = ("at_utc", "actor", "action", "subject", "zoho_id", "before", "aft
 
 
 def _day(value: str | None) -> datetime.date | None:
+    """A filter day; not a date, or outside 1900-2100 (no events there), means no filter."""
     try:
-        return datetime.date.fromisoformat(value) if value else None
+        day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    # 9999-12-31 would overflow when the filter adds a day to it.
+    return day if day and 1900 <= day.year <= 2100 else None
 
 
 def filtered():
@@ -48,7 +51,7 @@ def filtered():
 @bp.get("/")
 @login_required
 def event_list():
-    pages = PaginatedQuery(filtered(), paginate_by=50)
+    pages = paginate(filtered(), paginate_by=50)
     return render_template("audit/index.html", events=pages.get_object_list(), pages=pages,
                            areas=AREAS, args=request.args)
 

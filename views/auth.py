@@ -1,23 +1,42 @@
-"""Signing in and out."""
+"""Signing in and out, changing one's password, and using a password-reset link."""
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_htmx import make_response as htmx_response
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from app import htmx
+from extensions import htmx
+from models import ZohoConnection
 from services import accounts
+from views.errors import render_error
 
 bp = Blueprint("auth", __name__)
 
+# Longer than any password we accept, so a long paste is refused by the rules with a reason.
+_TYPED_PASSWORD = Length(max=accounts.MAX_PASSWORD_LENGTH * 8,
+                         message="That is far too long for a password.")
+
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    email = EmailField("E-mail", validators=[
+        DataRequired(), Length(max=accounts.MAX_EMAIL_LENGTH,
+                               message=f"An e-mail address has at most "
+                                       f"{accounts.MAX_EMAIL_LENGTH} characters.")])
+    password = PasswordField("Password", validators=[DataRequired(), _TYPED_PASSWORD])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), _TYPED_PASSWORD])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("password", message="The two new passwords differ.")])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField("Current password", validators=[DataRequired(), _TYPED_PASSWORD])
 
 
 def unauthorized():
@@ -29,22 +48,50 @@ def unauthorized():
     return redirect(target)
 
 
+def _start_page() -> str:
+    """Documents for bookkeepers; Connections for an admin until Zoho Books is connected."""
+    if current_user.is_admin and not ZohoConnection.current().is_connected:
+        return url_for("connections.index")
+    return url_for("documents.inbox")
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site paths, so a crafted link cannot bounce a user elsewhere."""
     if not target:
-        return url_for("connections.index")
+        return _start_page()
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("connections.index")
+        return _start_page()
     return target
+
+
+@bp.get("/")
+def home():
+    """The address `make run` prints: sign in, or the signed-in person's start page."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(_start_page())
+
+
+def _form_errors(form: FlaskForm) -> None:
+    """Flash the first reason each field was refused."""
+    for name, errors in form.errors.items():
+        if name == "csrf_token":
+            flash("This form has expired; nothing was changed. Try again.", "error")
+        elif errors:
+            flash(errors[0], "error")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    if form.validate_on_submit():
+    if request.method == "POST" and not form.validate():
+        _form_errors(form)
+        return render_template("auth/login.html", form=form), 422
+    if request.method == "POST":
         try:
-            user = accounts.authenticate(form.email.data, form.password.data)
+            user = accounts.authenticate(form.email.data, form.password.data,
+                                         request.remote_addr)
         except accounts.SignInThrottled as error:
             flash(str(error), "error")
             return render_template("auth/login.html", form=form), 429
@@ -60,7 +107,55 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Ends this user's sessions everywhere, so a copied cookie stops working too.
+    accounts.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password_change():
+    form = ChangePasswordForm()
+    if request.method == "POST":
+        if not form.validate():
+            _form_errors(form)
+            return render_template("auth/password.html", form=form), 422
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current.data, form.password.data)
+        except accounts.AccountError as error:
+            flash(str(error), "error")
+            return render_template("auth/password.html", form=form), 422
+        # Every other session ended with the change; this one carries on.
+        login_user(user)
+        flash("Your password is changed; other devices have to sign in again.", "success")
+        return redirect(url_for("auth.password_change"), code=303)
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def password_reset(token):
+    """A one-time link from an admin: choose a new password, then sign in with it."""
+    reset = accounts.reset_for(token)
+    if reset is None:
+        return render_error(404, "This link no longer works",
+                            "A password-reset link works once, for 24 hours. Ask an admin "
+                            "for a new one.")
+    form = NewPasswordForm()
+    if request.method == "POST":
+        if not form.validate():
+            _form_errors(form)
+            return render_template("auth/reset.html", form=form, user=reset.user), 422
+        try:
+            accounts.use_reset(token, form.password.data)
+        except accounts.AccountError as error:
+            flash(str(error), "error")
+            return render_template("auth/reset.html", form=form, user=reset.user), 422
+        logout_user()
+        session.clear()
+        flash("Your new password is set. Sign in with it.", "success")
+        return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/reset.html", form=form, user=reset.user)

@@ -5,9 +5,9 @@ import datetime
 from flask import Blueprint, current_app, flash, render_template, request
 from flask_login import current_user, login_required
 from peewee import JOIN
-from playhouse.flask_utils import PaginatedQuery, get_object_or_404
+from playhouse.flask_utils import get_object_or_404
 
-from app import htmx
+from extensions import htmx
 from jobs.bank import sync_bank
 from models import (
     BankTransaction,
@@ -23,7 +23,7 @@ from models import (
 )
 from services import audit, bank_schedule, bank_sync, jobs, qonto
 from services.bank_followup import has_attachments
-from views.helpers import admin_required, see_other
+from views.helpers import admin_required, paginate, see_other
 from views.jobs import job_banner
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
@@ -38,6 +38,7 @@ def card_context(config) -> dict:
         "qonto_accounts": list(QontoAccount.select().order_by(QontoAccount.id)),
         "zoho_bank_accounts": list(ZohoBankAccount.usable(zoho_connection.organization_id)),
         "bank_job": jobs.latest(bank_sync.KIND),
+        "history_progress": bank_sync.history_progress(),
         "shared_with_zoho": qonto.SHARED_WITH_ZOHO,
         "bank_time_zone": bank_schedule.time_zone(config).key,
         "qonto_sandbox": config["QONTO_API_URL"] != "https://thirdparty.qonto.com",
@@ -67,10 +68,12 @@ def _today() -> datetime.date:
 
 
 def _parse_date(value: str) -> datetime.date | None:
+    """A date from a form, or None; years outside 1900-2100 are not taken as dates."""
     try:
-        return datetime.date.fromisoformat(value) if value else None
+        day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day and 1900 <= day.year <= 2100 else None
 
 
 # -- connect, disconnect ------------------------------------------------------------------------
@@ -81,10 +84,15 @@ def qonto_connect():
     form = request.form
     history_start = _parse_date(form.get("history_start", ""))
     if form.get("history_start") and not history_start:
-        flash("The history start date is not a date; nothing was saved.", "error")
+        flash("The history start date is not a date from 1900 on (like 2025-01-01); "
+              "nothing was saved.", "error")
         return see_other("connections.index", _anchor="banks")
     if history_start and history_start > _today():
         flash("The history start date is in the future; pick today or earlier.", "error")
+        return see_other("connections.index", _anchor="banks")
+    if history_start and history_start < bank_sync.EARLIEST_HISTORY_START:
+        flash(f"Pick a history start from {bank_sync.EARLIEST_HISTORY_START:%d %b %Y} on; "
+              "nothing was saved.", "error")
         return see_other("connections.index", _anchor="banks")
     try:
         connection = qonto.connect(current_app.config, current_user, form.get("login", ""),
@@ -98,7 +106,7 @@ def qonto_connect():
               "started.", "success")
     else:
         flash(f"Qonto is connected to {connection.organization_name}. A sync was already "
-              "running; start the history import again once it has finished.", "warning")
+              "running; the history import is saved and runs right after it.", "info")
     return see_other("connections.index", _anchor="banks")
 
 
@@ -138,21 +146,22 @@ def account_update(account_id):
 @admin_required
 def history_import():
     start = _parse_date(request.form.get("history_start", ""))
-    if start is None or start > _today():
-        flash("Pick a start date, today or earlier.", "error")
+    earliest = bank_sync.EARLIEST_HISTORY_START
+    if start is None or start > _today() or start < earliest:
+        flash(f"Pick a start date from {earliest:%d %b %Y} on, today or earlier.", "error")
         return see_other("connections.index", _anchor="banks")
     if not QontoConnection.current().is_connected:
         flash("Connect Qonto first.", "error")
         return see_other("connections.index", _anchor="banks")
-    job, created = _start_sync("history", start)
+    job, created = _start_sync("history", start)  # the start date is stored either way
+    audit.record("bank.history_requested", user=current_user, subject=start.isoformat())
     if created:
-        audit.record("bank.history_requested", user=current_user, subject=start.isoformat())
         return _respond_with_job(job, created)
-    notice = ("The history import was NOT started: start it again once this sync has "
-              "finished.")
+    notice = (f"A sync is running: the history import from {start:%d %b %Y} is saved and "
+              "runs right after it.")
     if htmx:
         return job_banner(job, just_clicked=True, notice=notice)
-    flash(notice, "error")
+    flash(notice, "info")
     return see_other("connections.index", _anchor="banks")
 
 
@@ -182,7 +191,7 @@ def schedule_update():
 @bp.get("/")
 @login_required
 def sync_history():
-    runs = PaginatedQuery(SyncRun.select().order_by(SyncRun.id.desc()), paginate_by=20)
+    runs = paginate(SyncRun.select().order_by(SyncRun.id.desc()), paginate_by=20)
     failures = (SyncFailure.select(SyncFailure, SyncRun, BankTransaction, QontoAccount)
                 .join(SyncRun).switch(SyncFailure)
                 .join(BankTransaction, JOIN.LEFT_OUTER).switch(SyncFailure)

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from playhouse.flask_utils import get_object_or_404
 
-from app import htmx
+from extensions import htmx
 from integrations.zoho_accounts import DATA_CENTRES
 from jobs.lists import refresh_lists
 from models import ConnectionSettings, Job, PendingAuthorization, ZohoConnection, ZohoTax

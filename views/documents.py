@@ -6,9 +6,9 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, Response, current_app, flash, render_template, request
 from flask_login import current_user, login_required
 from huey.exceptions import TaskLockedException
-from playhouse.flask_utils import PaginatedQuery, get_object_or_404
+from playhouse.flask_utils import get_object_or_404
 
-from jobs.documents import extract_documents
+from jobs.documents import extract_documents, publish_requested_documents
 from jobs.writer import WRITER_LOCK
 from models import (
     Document,
@@ -20,20 +20,31 @@ from models import (
     ZohoTax,
     utcnow,
 )
-from services import audit, document_processing, document_store, jobs, publishing, zoho
-from views.helpers import see_other
+from services import (
+    audit,
+    document_intake,
+    document_processing,
+    document_store,
+    jobs,
+    publish_requests,
+    publishing,
+    text_limits,
+    zoho,
+)
+from views.helpers import form_ids, paginate, see_other
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
 FILTERS = [("", "All open")] + [(status.value, status.label) for status in DocumentStatus]
 MAX_FILES_PER_UPLOAD = 50
+MAX_BULK_SELECTION = 500  # also keeps the IN (...) list under SQLite's variable limit
 
 
 @bp.get("/")
 @login_required
 def inbox():
     status = request.args.get("status", "")
-    search = request.args.get("q", "").strip()
+    search = request.args.get("q", "").strip()[:text_limits.SEARCH]
     query = Document.select().order_by(Document.created_at.desc(), Document.id.desc())
     if status in {s.value for s in DocumentStatus}:
         query = query.where(Document.status == DocumentStatus(status))
@@ -43,10 +54,11 @@ def inbox():
         query = query.where(Document.supplier_name.contains(search)
                             | Document.number.contains(search)
                             | Document.filename.contains(search))
-    pages = PaginatedQuery(query, paginate_by=50)
+    pages = paginate(query, paginate_by=50)
     return render_template("documents/inbox.html", documents=pages.get_object_list(),
                            pages=pages, filters=FILTERS, status=status, search=search,
-                           job=jobs.latest(document_processing.KIND))
+                           job=jobs.latest(document_processing.KIND),
+                           publish_job=jobs.latest(publish_requests.KIND))
 
 
 @bp.post("/upload")
@@ -62,9 +74,9 @@ def upload():
     added, refused = 0, []
     for storage in files:
         try:
-            document_store.add(current_app.config, storage.read(), storage.filename,
-                               source="upload", source_detail=storage.filename,
-                               user=current_user)
+            # Spooled to disk as it arrived, and already cut off past 20 MB.
+            document_intake.take_upload(current_app.config, storage.stream, storage.filename,
+                                        user=current_user)
             added += 1
         except document_store.Rejected as error:
             refused.append(str(error))
@@ -89,7 +101,8 @@ def document_show(document_id):
         zoho_link=zoho.web_link(current_app.config, document.zoho_type, document.zoho_id),
         accounts=ZohoAccount.usable(org), taxes=ZohoTax.usable(org),
         contacts=ZohoContact.usable(org),
-        paid_through=ZohoBankAccount.usable(org))
+        paid_through=ZohoBankAccount.usable(org),
+        tax_check=document_processing.tax_check(document))
 
 
 @bp.get("/<int:document_id>/file")
@@ -135,6 +148,26 @@ def _choice(value: str) -> str | None:
     return value.strip() or None
 
 
+# Typed text: (what the person calls it, the longest accepted); choices: what may be chosen.
+TEXT_FIELDS = {"supplier_name": ("The supplier", text_limits.NAME),
+               "number": ("The number", text_limits.REFERENCE),
+               "description": ("The description", text_limits.DESCRIPTION),
+               "currency": ("The currency", text_limits.CURRENCY)}
+CHOICES = {"kind": ("cost", "sale"), "payment": ("bill", "expense")}
+
+
+def _form_problem(form) -> str | None:
+    """Why the typed fields cannot be saved as they are, in plain words, or None."""
+    for name, (label, limit) in TEXT_FIELDS.items():
+        problem = text_limits.problem(label, form.get(name, "").strip(), limit)
+        if problem:
+            return problem
+    for name, allowed in CHOICES.items():
+        if name in form and form[name] not in allowed:
+            return f"Choose one of the offered values for “{name}”."
+    return None
+
+
 PARSERS = {"net_cents": _cents, "tax_cents": _cents, "total_cents": _cents,
            "issue_date": _date, "due_date": _date, "contact_id": _choice, "tax_id": _choice,
            "account_id": _choice, "paid_through_account_id": _choice}
@@ -153,6 +186,10 @@ def document_update(document_id):
         # Its number, supplier and kind are how Zoho is searched for the unconfirmed record.
         flash("Zoho Books has not confirmed the last publish yet. Publish again first (it "
               "checks whether the record arrived); then edit if needed.", "error")
+        return see_other("documents.document_show", document_id=document.id)
+    problem = _form_problem(request.form)
+    if problem:
+        flash(f"{problem} Nothing was saved.", "error")
         return see_other("documents.document_show", document_id=document.id)
     before, after = {}, {}
     try:
@@ -195,28 +232,16 @@ def document_update(document_id):
 
 
 def _publish_many(ids: list[int]):
-    """Publish the selected documents one by one; say what happened to each."""
-    published, problems = 0, []
-    try:
-        with WRITER_LOCK:
-            # Read under the lock, so nothing published meanwhile is sent again.
-            for document in Document.select().where(Document.id.in_(ids)):
-                try:
-                    publishing.publish(current_app.config, document, current_user)
-                    published += 1
-                except publishing.NewSupplierNeedsConfirmation as ask:
-                    problems.append(f"{document.filename}: Zoho Books would get a new "
-                                    f"supplier, {ask.name}; open it to confirm.")
-                except (publishing.PublishProblem, zoho.ConnectError) as problem:
-                    problems.append(f"{document.filename}: {problem}")
-    except TaskLockedException:
-        flash("Bookbridge is writing to Zoho Books for a sync or refresh right now; publish "
-              "again in a minute.", "error")
-        return see_other("documents.inbox")
-    flash(f"{published} document{'s' if published != 1 else ''} published.",
-          "success" if published else "info")
-    for problem in problems:
-        flash(problem, "error")
+    """Queue the selected documents for publishing; the inbox banner follows the job."""
+    job, created, added = publish_requests.request(ids, current_user)
+    if created:
+        publish_requested_documents(job.id)
+    if added:
+        flash(f"{added} document{'s' if added != 1 else ''} queued for publishing. Each "
+              "one is published in turn; the banner above says how far it got.", "success")
+    else:
+        flash("None of the selected documents can be published (published, archived or "
+              "already queued).", "info")
     return see_other("documents.inbox")
 
 
@@ -234,7 +259,9 @@ def _lines_from(form) -> list[dict]:
         for name in LINE_FIELDS[1:]:
             value = line[name].replace(" ", "").replace(",", ".")
             line[name] = str(Decimal(value)) if value else None
-            if line[name] is not None and not Decimal(line[name]).is_finite():
+            # Finite and below a trillion, like the document's own amounts.
+            if line[name] is not None and not (Decimal(line[name]).is_finite()
+                                               and abs(Decimal(line[name])) < 10**12):
                 raise InvalidOperation(name)
         lines.append(line)
     return lines
@@ -274,8 +301,11 @@ def document_publish(document_id):
 @bp.post("/bulk")
 @login_required
 def bulk_update():
-    ids = [int(i) for i in request.form.getlist("document_ids") if i.isdigit()]
+    ids = form_ids(request.form.getlist("document_ids"))
     action = request.form.get("action")
+    if len(ids) > MAX_BULK_SELECTION:
+        flash(f"Select at most {MAX_BULK_SELECTION} documents at once.", "error")
+        return see_other("documents.inbox")
     if action not in ("archive", "publish") or not ids:
         flash("Select documents and an action.", "error")
         return see_other("documents.inbox")

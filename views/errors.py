@@ -2,7 +2,9 @@
 
 from flask import render_template
 
-from app import htmx
+from extensions import htmx
+
+TITLES = {400: "Not understood", 404: "Page not found"}
 
 
 def render_error(code: int, title: str, text: str):

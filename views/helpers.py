@@ -1,12 +1,14 @@
-"""Helpers shared by the blueprints: role checks, HTMX-aware redirects, page context."""
+"""Helpers shared by the blueprints: role checks, redirects, page context, bounded input."""
 
 from functools import wraps
 
-from flask import abort, current_app, redirect, url_for
+from flask import abort, current_app, make_response, redirect, request, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
+from playhouse.flask_utils import PaginatedQuery
+from werkzeug.routing import IntegerConverter, ValidationError
 
-from app import htmx
+from extensions import htmx
 from models import QontoConnection, ZohoConnection
 from services import zoho
 
@@ -41,3 +43,65 @@ def template_context() -> dict:
         "qonto_connection": QontoConnection.current(),
         "sandbox_mode": zoho.is_sandbox(current_app.config),
     }
+
+
+# -- bounded input: every number from a URL or a form fits the database, or is refused ----------
+
+# SQLite (and PostgreSQL's bigint) hold signed 64-bit integers; a larger id can match nothing.
+MAX_ID = 2**63 - 1
+MAX_PAGE = 1_000_000
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` in URLs: ASCII digits up to the database's range, anything else is 404.
+
+    Werkzeug's own converter turns any length of digits into a Python int, which SQLite then
+    cannot bind (OverflowError, a 500).
+    """
+
+    def to_python(self, value: str) -> int:
+        if not value.isascii() or len(value) > len(str(MAX_ID)):
+            raise ValidationError()
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise ValidationError()
+        return number
+
+
+def whole_number(value, low: int = 0, high: int = MAX_ID) -> int | None:
+    """`value` as an int when it is plain ASCII digits within [low, high], else None.
+
+    Not `str.isdigit()`: it says yes to "²" and "٣", which `int()` refuses or misreads.
+    """
+    value = (value or "").strip()
+    if not value or not value.isascii() or not value.isdigit() or len(value) > len(str(high)):
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
+def form_ids(values) -> list[int]:
+    """The valid database ids among a form's list values (others are ignored)."""
+    ids = (whole_number(value, 1) for value in values)
+    return sorted({number for number in ids if number is not None})
+
+
+def refuse(code: int, text: str):
+    """Stop the request with our error page and a plain message (never a stack trace)."""
+    from views.errors import TITLES, render_error
+
+    abort(make_response(render_error(code, TITLES.get(code, "Not possible"), text)))
+
+
+def paginate(query, paginate_by: int) -> PaginatedQuery:
+    """One page of `query` from `?page=`: a bad number is 400, a page past the end is 404."""
+    raw = request.args.get("page", "")
+    page = whole_number(raw, 1, MAX_PAGE) if raw else 1
+    if page is None:
+        refuse(400, f"The page must be a whole number from 1 to {MAX_PAGE:,}.")
+    pages = PaginatedQuery(query, paginate_by, page=page)
+    last = max(pages.get_page_count(), 1)
+    if page > last:
+        refuse(404, f"There is no page {page}: this list has {last} "
+                    f"page{'s' if last != 1 else ''}.")
+    return pages

@@ -5,7 +5,7 @@ from flask_htmx import make_response as htmx_response
 from flask_login import login_required
 from playhouse.flask_utils import get_object_or_404
 
-from app import htmx
+from extensions import htmx
 from models import Job
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")

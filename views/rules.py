@@ -72,7 +72,8 @@ def rule_list():
     previews = {rule.id: bank_rules.preview(rule, recent) for rule in rules}
     names = {a.zoho_id: a.name for a in ZohoAccount.select(ZohoAccount.zoho_id, ZohoAccount.name)}
     return render_template("rules/index.html", rules=rules, previews=previews,
-                           account_names=names, rule=None, **_choices())
+                           account_names=names, rule=None,
+                           pattern_problem=bank_rules.pattern_problem, **_choices())
 
 
 @bp.get("/<int:rule_id>")

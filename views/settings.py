@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
-from app import htmx
+from extensions import htmx
 from models import ConnectionSettings, ZohoConnection, ZohoTax
 from services import settings as settings_service
 from views.helpers import admin_required, see_other

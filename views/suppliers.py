@@ -15,7 +15,7 @@ from models import (
 )
 from services import supplier_rules
 from services.document_processing import rule_for
-from views.helpers import see_other
+from views.helpers import see_other, whole_number
 
 bp = Blueprint("suppliers", __name__, url_prefix="/suppliers")
 
@@ -53,10 +53,11 @@ def _days(value: str) -> int | None:
     value = (value or "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    days = whole_number(value, 0, 365)
+    if days is None:
         raise supplier_rules.SupplierRuleError("Payment terms are a number of days from 0 "
                                                "to 365.")
-    return int(value)
+    return days
 
 
 def _fields_from(form) -> dict:

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from playhouse.flask_utils import get_object_or_404
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from models import Role, User
 from services import accounts, audit
@@ -19,18 +19,32 @@ ROLE_SELECT = [SelectChoice(value, label) for value, label in ROLE_CHOICES]
 
 
 class UserForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired()])
-    name = StringField("Name")
+    email = EmailField("E-mail", validators=[
+        DataRequired(message="Fill in the e-mail."),
+        Length(max=accounts.MAX_EMAIL_LENGTH,
+               message=f"An e-mail address has at most {accounts.MAX_EMAIL_LENGTH} "
+                       "characters.")])
+    name = StringField("Name", validators=[
+        Length(max=accounts.MAX_NAME_LENGTH,
+               message=f"Keep the name to {accounts.MAX_NAME_LENGTH} characters.")])
     role = SelectField("Role", choices=ROLE_SELECT, default=Role.BOOKKEEPER.value)
-    password = PasswordField("Initial password", validators=[DataRequired()])
+    password = PasswordField("Initial password", validators=[
+        DataRequired(message="Fill in an initial password."),
+        Length(max=accounts.MAX_PASSWORD_LENGTH,
+               message=f"Use a password of at most {accounts.MAX_PASSWORD_LENGTH} "
+                       "characters.")])
+
+
+def _users_page(form, status=200, **extra):
+    return render_template("users/index.html", users=User.select().order_by(User.email),
+                           form=form, action_form=FlaskForm(), roles=ROLE_CHOICES,
+                           **extra), status
 
 
 @bp.get("/")
 @admin_required
 def user_list():
-    users = User.select().order_by(User.email)
-    return render_template("users/index.html", users=users, form=UserForm(),
-                           action_form=FlaskForm(), roles=ROLE_CHOICES)
+    return _users_page(UserForm())
 
 
 @bp.post("/")
@@ -38,15 +52,15 @@ def user_list():
 def user_create():
     form = UserForm()
     if not form.validate():
-        flash("Fill in the e-mail and an initial password.", "error")
-        return see_other("users.user_list")
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return _users_page(form, 422)
     try:
         user = accounts.create_user(form.email.data, form.password.data, Role(form.role.data),
                                     name=form.name.data or "", by=current_user)
     except accounts.AccountError as error:
         flash(str(error), "error")
-        return render_template("users/index.html", users=User.select().order_by(User.email),
-                               form=form, action_form=FlaskForm(), roles=ROLE_CHOICES), 422
+        return _users_page(form, 422)
     flash(f"{user.email} can now sign in as {user.role.label.lower()}.", "success")
     return see_other("users.user_list")
 
@@ -68,9 +82,25 @@ def user_update(user_id):
     before = {"role": user.role.value, "active": user.active}
     user.role, user.active = new_role, new_active
     user.save()
+    if before["active"] and not new_active:
+        accounts.end_sessions(user)  # a deactivated user is signed out everywhere at once
     after = {"role": user.role.value, "active": user.active}
     if before != after:
         audit.record("user.update", user=current_user, subject=user.email,
                      before=before, after=after)
         flash(f"{user.email} updated.", "success")
     return see_other("users.user_list")
+
+
+@bp.post("/<int:user_id>/reset")
+@admin_required
+def user_reset(user_id):
+    """Make a one-time password-reset link and show it, once, to the admin."""
+    user = get_object_or_404(User, User.id == user_id)
+    if not user.active:
+        flash(f"{user.email} is deactivated; make the account active first.", "error")
+        return see_other("users.user_list")
+    token = accounts.issue_reset(user, by=current_user)
+    link = url_for("auth.password_reset", token=token, _external=True)
+    return render_template("users/reset_link.html", user=user, link=link,
+                           hours=int(accounts.RESET_LIFETIME.total_seconds() // 3600))

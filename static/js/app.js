@@ -47,6 +47,15 @@
     });
   }
 
+  // Forms that ask before they act carry data-confirm (no inline handlers: the CSP forbids them).
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   function enhance(root) {
     root.querySelectorAll("select[data-search]").forEach(searchable);
     root.querySelectorAll("form.dropzone").forEach(dropzone);

@@ -1,0 +1,20 @@
+"""How long the text people type may be, matching Zoho's own limits where Zoho documents
+one, so nothing is cut or refused by Zoho after Bookbridge accepted it."""
+
+NAME = 200  # a supplier or a contact name
+ALIAS = 100
+ALIASES = 20
+REFERENCE = 100  # Zoho: reference_number, Max-length [100] (expenses.yml)
+DESCRIPTION = 2000
+RULE_NAME = 100
+CONDITION = 300  # a rule's text to find, or its pattern
+CODE = 50  # an operation type, a Qonto category
+CURRENCY = 3  # ISO 4217
+SEARCH = 100  # Zoho: searches take at most 100 characters (contacts.yml)
+
+
+def problem(label: str, value: str, limit: int) -> str | None:
+    """A plain message when `value` is longer than `limit`, else None."""
+    if value is not None and len(value) > limit:
+        return f"{label} is {len(value):,} characters long; at most {limit} fit."
+    return None

@@ -7,9 +7,9 @@ from huey.exceptions import TaskLockedException
 
 from jobs import runtime
 from jobs.queue import huey
-from jobs.writer import WRITER_LOCK
+from jobs.writer import WRITER_LOCK, run_as_zoho_writer
 from models import Document, db
-from services import audit, document_processing, publishing, zoho
+from services import audit, document_processing, publish_requests, publishing, zoho
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +73,22 @@ def extract_documents_left_waiting() -> None:
         job, created = document_processing.request()
     if created:
         extract_documents(job.id)
+
+
+# Publishing waits for a sync or a refresh to release the writer lock: about two hours.
+@huey.task(retries=120, retry_delay=60, context=True)
+def publish_requested_documents(job_id: int, task=None) -> None:
+    """Publish the documents a person asked for together (see services.publish_requests)."""
+    run_as_zoho_writer(publish_requests, job_id, task)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def publish_requests_left_waiting() -> None:
+    """A safety net: requested documents no job is working on get a new job."""
+    runtime.current()
+    with db.connection_context():
+        if not publish_requests.requested().exists():
+            return
+        job, created = publish_requests.carry_on()
+    if created:
+        publish_requested_documents(job.id)

@@ -10,11 +10,11 @@ import logging
 
 from jobs import runtime
 from jobs.bank import sync_bank
-from jobs.documents import extract_documents
+from jobs.documents import extract_documents, publish_requested_documents
 from jobs.lists import refresh_lists
 from jobs.queue import huey
 from models import SyncRun, db
-from services import bank_sync, document_processing, jobs, list_refresh
+from services import bank_sync, document_processing, jobs, list_refresh, publish_requests
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ RESUME = {
     bank_sync.KIND: sync_bank,
     list_refresh.KIND: refresh_lists,
     document_processing.KIND: extract_documents,
+    publish_requests.KIND: publish_requested_documents,
 }
 
 

@@ -60,6 +60,10 @@ class Document(BaseModel):
     supplier_name = CharField(default="")
     supplier_vat = CharField(default="")
     supplier_iban = CharField(default="")
+    supplier_registration = CharField(default="")  # SIREN, SIRET or another company number
+    # How the supplier was matched to a Zoho contact: {"by": "vat", "value": "FR...",
+    # "contact_id": "..."}; empty when it was not recognised.
+    recognition = JSONField(default=dict)
     contact_id = CharField(null=True)  # Zoho contact
     number = CharField(default="")
     issue_date = DateField(null=True)
@@ -70,12 +74,16 @@ class Document(BaseModel):
     total_cents = IntegerField(null=True)
     vat_breakdown = JSONField(default=list)
     tax_id = CharField(null=True)
+    # The tax difference a person accepted ("the document shows ..., the tax code is ...").
+    tax_confirmed = CharField(default="")
     account_id = CharField(null=True)  # Zoho category
     payment = CharField(default="bill")  # bill, expense
     paid_through_account_id = CharField(null=True)
     description = TextField(default="")
     lines = JSONField(default=list)
     sources = JSONField(default=dict)
+    # How far extraction trusts each value it read (0 to 1); shown, and low ones flagged.
+    confidence = JSONField(default=dict)
     edited = JSONField(default=list)
     extraction_error = TextField(default="")
     # Duplicates
@@ -90,6 +98,11 @@ class Document(BaseModel):
     zoho_id = CharField(null=True)
     zoho_number = CharField(default="")
     published_at = DateTimeField(null=True)
+    # "Publish selected": the request is stored here before its job is queued and cleared
+    # once the document is settled, so a dead worker loses none (services.publish_requests).
+    publish_requested_at = DateTimeField(null=True, index=True)
+    publish_requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
+                                           backref="+")
 
     class Meta:
         indexes = ((("supplier_name", "number"), False),)
@@ -107,6 +120,9 @@ class SupplierRule(BaseModel):
     paid_through_account_id = CharField(null=True)
     payment_terms_days = IntegerField(null=True)
     auto_publish = BooleanField(default=False)
+    # Where this supplier prints a value a person had to correct, e.g. {"number": "Ref."}:
+    # the words before it on its line, looked for first in its next documents.
+    layout_hints = JSONField(default=dict)
     version = IntegerField(default=1)
     updated_at = DateTimeField(default=utcnow)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")

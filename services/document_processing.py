@@ -5,10 +5,27 @@ settings, then what extraction read.
 """
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from decimal import Decimal
 
-from models import ConnectionSettings, Document, DocumentStatus, Job, SupplierRule, utcnow
-from services import audit, document_store, jobs
+from models import ConnectionSettings, Document, DocumentStatus, Job, utcnow
+from services import (
+    audit,
+    document_store,
+    document_taxes,
+    duplicates,
+    jobs,
+    supplier_recognition,
+    supplier_rules,
+)
+from services.document_status import refresh_status
+from services.supplier_rules import rule_for
+
+# This module orchestrates: extraction, then the supplier rule and defaults, then the
+# duplicate check, then the status. `duplicates` and `supplier_rules` are leaves that never
+# import this module (nor each other); `rule_for` and `refresh_status` are re-exported here
+# for the views.
+__all__ = ["refresh_status", "rule_for"]
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +50,38 @@ def waiting_documents():
 
 def run(config, job_id: int) -> list[int]:
     """Read every document waiting, including ones that arrive while this job runs;
-    returns the ids of the documents read."""
+    returns the ids of the documents read.
+
+    Files are read READ_CONCURRENCY at a time in a thread pool (extraction is a pure
+    library; OCR runs in Tesseract processes, so the threads overlap); everything that
+    touches the database happens here, in the job's own thread, as each file is done.
+    """
     job = Job.get_by_id(job_id)
     if not job.is_active:
         return []
     jobs.begin(job)
-    done, read = 0, []
-    while True:
-        batch = list(waiting_documents().limit(20))
-        if not batch:
-            break
-        for document in batch:
-            left = waiting_documents().count()
-            jobs.progress(job, f"Reading {document.filename} ({left} waiting)",
-                          counts={"read": done})
-            process(config, document)
-            read.append(document.id)
-            done += 1
-    jobs.succeed(job, f"Read {done} document{'s' if done != 1 else ''}.")
+    read = []
+    threads = max(1, int(config.get("READ_CONCURRENCY") or 1))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="reader") as pool:
+        while batch := list(waiting_documents().limit(20)):
+            reading = {pool.submit(extract_file, config, document.file, document.filename):
+                       document for document in batch}
+            for finished in as_completed(reading):
+                document = reading[finished]
+                jobs.progress(job, f"Read {document.filename} "
+                                   f"({waiting_documents().count() - 1} waiting)",
+                              counts={"read": len(read)})
+                record_extraction(document, finished)
+                read.append(document.id)
+    jobs.succeed(job, f"Read {len(read)} document{'s' if len(read) != 1 else ''}.")
     return read
+
+
+def extract_file(config, stored, filename: str):
+    """The extraction of one stored file; runs in a reader thread, touches no row."""
+    from services.extraction import extract
+
+    return extract(document_store.read(config, stored), stored.media_type, filename)
 
 
 def crashed(job_id: int) -> None:
@@ -61,57 +91,72 @@ def crashed(job_id: int) -> None:
                        "The worker log has the details.")
 
 
-def process(config, document: Document) -> None:
-    """Extract one document; never leaves it in 'processing', whatever happens."""
-    from services.extraction import extract
-
+def record_extraction(document: Document, reading: Future) -> None:
+    """Store what was read; never leaves the document in 'processing', whatever happens."""
     try:
-        content = document_store.read(config, document.file)
-        result = extract(content, document.file.media_type, document.filename)
+        result = reading.result()
         # Read the row again: a person may have edited or archived it during extraction.
         document = Document.get_by_id(document.id)
         if document.status is not DocumentStatus.PROCESSING:
             return
         apply_extraction(document, result)
-        apply_rules_and_defaults(document)
         document.updated_at = utcnow()
         document.save()
         after_change(document)
-    except Exception:  # noqa: BLE001 — one bad file must never stop the others
-        log.exception("extraction of document %s failed", document.id)
+    except Exception as error:  # noqa: BLE001 — one bad file must never stop the others
+        log.exception("extraction of document %s (%s) failed", document.id, document.filename)
+        cause = f"{type(error).__name__}: {error}"[:200]
         Document.update(status=DocumentStatus.FAILED, extraction_error=(
-            "Bookbridge could not read this file. It is kept; fill in the fields by hand or "
-            "upload a better scan.")).where(Document.id == document.id).execute()
+            f"Bookbridge could not read {document.filename or 'this file'} ({cause}). It is "
+            "kept; fill in the fields by hand or upload a better scan.")).where(
+            Document.id == document.id).execute()
         return
     audit.record("document.extract", actor="worker", subject=document.filename,
                  after={"method": document.method, "warnings": document.warnings})
 
 
 def after_change(document: Document) -> None:
-    """Re-check duplicates and readiness after extraction or an edit."""
-    from services import duplicates
-
+    """After extraction or a person's edit: recognise the supplier, apply its rule and the
+    defaults, then re-check duplicates and readiness."""
+    if "contact_id" in document.edited and document.contact_id:
+        # A person tied the document to a contact: its identifiers now name that contact.
+        supplier_recognition.learn(document, document.contact_id)
+    recognise_supplier(document)
+    if document.kind == "cost":  # a correction tells where this supplier prints the value
+        supplier_rules.learn_layout(document, supplier_rules.rule_for_document(document))
+    apply_rules_and_defaults(document)
+    document.save()
     duplicates.flag(document)
     refresh_status(document)
 
 
-def refresh_status(document: Document) -> None:
-    """Ready when nothing is missing, nothing looks wrong and it is not a suspected duplicate;
-    to review otherwise. Published, archived and processing documents keep their status."""
-    from services.publishing import missing_fields
-
-    if document.status in (DocumentStatus.PUBLISHED, DocumentStatus.ARCHIVED):
+def recognise_supplier(document: Document) -> None:
+    """Tie a cost document to the Zoho contact its supplier is (by VAT number, registration
+    number, IBAN, then name), unless a person chose the contact; say how it was done."""
+    if document.kind != "cost":
         return
-    if document.publish_state == "failed":
-        return  # a refused publish stays "failed", with Zoho's reason, until published
-    pending_duplicate = document.duplicate_of_id and document.duplicate_decision != \
-        "not_duplicate"
-    ready = (not missing_fields(document) and not document.warnings and not pending_duplicate
-             and document.document_type != "credit_note")
-    status = DocumentStatus.READY if ready else DocumentStatus.TO_REVIEW
-    if status is not document.status:
-        document.status = status
-        document.save(only=[Document.status])
+    sources = dict(document.sources)
+    if "contact_id" in document.edited:
+        document.recognition = {"by": "person"} if document.contact_id else {}
+        return
+    contact, how = supplier_recognition.recognise(document)
+    if contact is None:
+        if sources.get("contact_id") == "recognised":  # what it said before no longer holds
+            document.contact_id = None
+            sources.pop("contact_id")
+        document.recognition = {}
+        document.sources = sources
+        return
+    document.contact_id = contact.zoho_id
+    sources["contact_id"] = "recognised"
+    if "supplier_name" not in document.edited and document.supplier_name != contact.name:
+        how["read"] = document.supplier_name  # as printed, kept to show it
+        document.supplier_name = contact.name
+        sources["supplier_name"] = "recognised"
+    how["contact_id"], how["contact_name"] = contact.zoho_id, contact.name
+    how["text"] = supplier_recognition.describe(how, contact.name)
+    document.recognition = how
+    document.sources = sources
 
 
 def auto_publish_wanted(config, document: Document) -> bool:
@@ -119,7 +164,7 @@ def auto_publish_wanted(config, document: Document) -> bool:
     if document.status is not DocumentStatus.READY or not ConnectionSettings.current() \
             .auto_publish:
         return False
-    rule = rule_for(document.supplier_name)
+    rule = supplier_rules.rule_for_document(document)
     return bool(rule and rule.auto_publish)
 
 
@@ -130,11 +175,7 @@ def apply_extraction(document: Document, result) -> None:
     document.warnings = list(result.warnings)
     if result.kind in ("cost", "sale"):
         document.kind = result.kind
-    if result.document_type == "credit_note":
-        from services.publishing import CREDIT_NOTE
-
-        document.warnings = [*document.warnings, CREDIT_NOTE]
-    sources = dict(document.sources)
+    sources, confidence = dict(document.sources), {}
     for name in TEXT_FIELDS + DATE_FIELDS:
         value = result.value(name)
         if name in DATE_FIELDS and value is not None and not 1900 <= value.year <= 2100:
@@ -144,6 +185,7 @@ def apply_extraction(document: Document, result) -> None:
         if value not in (None, "") and name not in document.edited:
             setattr(document, name, value)
             sources[name] = result.fields[name].source
+            confidence[name] = round(result.fields[name].confidence, 2)
     for name, column in AMOUNT_FIELDS.items():
         value = result.value(name)
         if value is None or not Decimal(str(value)).is_finite() or \
@@ -152,6 +194,10 @@ def apply_extraction(document: Document, result) -> None:
         if column not in document.edited:
             setattr(document, column, to_cents(value))
             sources[column] = result.fields[name].source
+            confidence[column] = round(result.fields[name].confidence, 2)
+    registration = result.value("supplier_registration") or result.value("supplier_siret")
+    if registration and "supplier_registration" not in document.edited:
+        document.supplier_registration = str(registration)[:64]
     breakdown = result.value("vat_breakdown") or []
     document.vat_breakdown = [{key: _text(value) for key, value in row.items()}
                               for row in breakdown]
@@ -159,36 +205,49 @@ def apply_extraction(document: Document, result) -> None:
                        "quantity": _text(line.quantity), "unit_price": _text(line.unit_price),
                        "net": _text(line.net), "vat_rate": _text(line.vat_rate)}
                       for line in result.lines]
-    document.sources = sources
+    document.sources, document.confidence = sources, confidence
+    if document.total_cents is not None and document.total_cents < 0:
+        as_credit_note(document)
+
+
+def as_credit_note(document: Document) -> None:
+    """A negative total is a credit note: kept as one, with its amounts as printed but
+    positive, since a vendor credit (or a customer credit note) carries positive amounts."""
+    document.document_type = "credit_note"
+    for column in AMOUNT_FIELDS.values():
+        value = getattr(document, column)
+        if value is not None:
+            setattr(document, column, abs(value))
+    document.vat_breakdown = [{key: _positive(value) if key in ("base", "tax") else value
+                               for key, value in row.items()}
+                              for row in document.vat_breakdown]
+    document.lines = [{key: _positive(value) if key in ("quantity", "unit_price", "net")
+                       else value for key, value in line.items()} for line in document.lines]
+
+
+def _positive(value):
+    return None if value is None else str(abs(Decimal(value)))
 
 
 def apply_rules_and_defaults(document: Document) -> None:
-    """Fill what a person has not set from the supplier rule, then the default taxes."""
-    from services import supplier_rules  # it imports this module
-
+    """Fill what a person has not set from the supplier rule, then the tax of the rate the
+    document shows, then the default taxes."""
     if document.kind == "cost":
-        supplier_rules.apply_rule(document, rule_for(document.supplier_name))
+        rule = supplier_rules.rule_for_document(document)
+        supplier_rules.read_with_layout(document, rule)
+        supplier_rules.apply_rule(document, rule)
     sources = dict(document.sources)
-    if not document.tax_id and "tax_id" not in document.edited:
+    if "tax_id" not in document.edited and sources.get("tax_id") != "rule":
+        # The tax of the rate the document shows, else the default tax.
+        shown = document_taxes.matching_tax(document)
         settings = ConnectionSettings.current()
         default = (settings.default_cost_tax_id if document.kind == "cost"
                    else settings.default_sales_tax_id)
-        if default:
-            document.tax_id = default
-            sources["tax_id"] = "default"
+        if shown is not None:
+            document.tax_id, sources["tax_id"] = shown.zoho_id, document.method or "text"
+        elif not document.tax_id and default:
+            document.tax_id, sources["tax_id"] = default, "default"
     document.sources = sources
-
-
-def rule_for(supplier_name: str) -> SupplierRule | None:
-    """The supplier rule whose name or one of whose aliases is this supplier's name."""
-    wanted = (supplier_name or "").strip().casefold()
-    if not wanted:
-        return None
-    for rule in SupplierRule.select():
-        names = [rule.name, *(rule.aliases or [])]
-        if any(name.strip().casefold() == wanted for name in names):
-            return rule
-    return None
 
 
 def to_cents(value) -> int:
@@ -197,3 +256,49 @@ def to_cents(value) -> int:
 
 def _text(value) -> str | None:
     return None if value is None else str(value)
+
+
+# Decisions a person takes on the review page
+
+
+def decide_duplicate(document: Document, decision: str, user) -> None:
+    """Remember a person's answer on a suspected duplicate; `decide` settles the status."""
+    duplicates.decide(document, decision, user)
+
+
+def tax_check(document: Document) -> document_taxes.TaxCheck:
+    """How the document's tax compares with its tax code, for the review page."""
+    return document_taxes.check(document)
+
+
+class TaxDecisionError(Exception):
+    """A tax decision that cannot be taken, in plain words."""
+
+
+def decide_tax(document: Document, decision: str, tax_id: str, user) -> str:
+    """"use": take the offered tax of the document's rate (a person's choice, kept from
+    rules); "confirm": keep the tax code although it disagrees. Returns what was done."""
+    verdict = document_taxes.check(document)
+    if not verdict.problem:
+        raise TaxDecisionError("The tax code already agrees with the document.")
+    before = {"tax_id": document.tax_id, "tax_confirmed": document.tax_confirmed}
+    if decision == "use":
+        if verdict.offer is None or verdict.offer.zoho_id != tax_id:
+            raise TaxDecisionError("That tax is not the one of the document's rate; "
+                                   "reload the page and choose again.")
+        document.tax_id = tax_id
+        document.edited = sorted({*document.edited, "tax_id"})
+        document.sources = {**document.sources, "tax_id": "person"}
+        message = f"Tax code set to {verdict.offer.name}, as on the document."
+    elif decision == "confirm":
+        document.tax_confirmed = verdict.problem
+        message = "Noted: the tax code is kept although the document shows another tax."
+    else:
+        raise TaxDecisionError("Choose the offered tax, or keep the tax code.")
+    document.updated_at = utcnow()
+    document.save()
+    audit.record("document.tax_decision", user=user, subject=document.filename,
+                 before=before, after={"tax_id": document.tax_id, "decision": decision,
+                                       "tax_confirmed": document.tax_confirmed})
+    refresh_status(document)
+    return message

@@ -10,8 +10,9 @@ import datetime
 from peewee import IntegrityError
 
 from models import ConnectionSettings, Document, DocumentStatus, SupplierRule, db, utcnow
-from services import audit, document_processing
-from services.document_processing import rule_for
+from services import audit, document_taxes, text_limits
+from services.document_status import refresh_status
+from services.supplier_recognition import fold_name
 
 # Document fields a rule sets, in the order they are shown.
 APPLIED = ("contact_id", "account_id", "tax_id", "payment", "paid_through_account_id")
@@ -30,8 +31,30 @@ def ordered():
 
 
 def _fold(name: str) -> str:
-    """How supplier names are compared (the same as `document_processing.rule_for`)."""
-    return (name or "").strip().casefold()
+    """How supplier names are compared: without case, accents, punctuation or legal form."""
+    return fold_name(name)
+
+
+def rule_for(supplier_name: str) -> SupplierRule | None:
+    """The supplier rule whose name or one of whose aliases is this supplier's name."""
+    wanted = _fold(supplier_name)
+    if not wanted:
+        return None
+    for rule in SupplierRule.select():
+        if wanted in names_of(rule):
+            return rule
+    return None
+
+
+def rule_for_document(document: Document) -> SupplierRule | None:
+    """The rule of the document's Zoho contact, else the rule of its supplier's name, else
+    the rule named as the contact it was recognised as."""
+    if document.contact_id:
+        rule = SupplierRule.get_or_none(SupplierRule.contact_id == document.contact_id)
+        if rule is not None:
+            return rule
+    return (rule_for(document.supplier_name)
+            or rule_for((document.recognition or {}).get("contact_name", "")))
 
 
 def names_of(rule: SupplierRule) -> set[str]:
@@ -52,7 +75,8 @@ def covered(rule: SupplierRule, names: set[str] | None = None) -> list[Document]
     """The unpublished documents of this supplier (by its name or an alias)."""
     wanted = names_of(rule) if names is None else names
     return [document for document in _open_documents()
-            if _fold(document.supplier_name) in wanted]
+            if _fold(document.supplier_name) in wanted
+            or (rule.contact_id and document.contact_id == rule.contact_id)]
 
 
 def coverage(rules) -> dict[int, int]:
@@ -92,12 +116,20 @@ def _clean(fields: dict, rule: SupplierRule | None) -> dict:
 def validate(values: dict, rule: SupplierRule | None = None) -> None:
     if not values["name"]:
         raise SupplierRuleError("Give the supplier's name, as it appears on its documents.")
-    seen = {_fold(values["name"])}
-    for alias in values["aliases"]:
-        if _fold(alias) in seen:
+    too_long = text_limits.problem("The name", values["name"], text_limits.NAME) or next(
+        (text_limits.problem(f"The alias “{alias[:40]}…”", alias, text_limits.ALIAS)
+         for alias in values["aliases"] if len(alias) > text_limits.ALIAS), None)
+    if too_long:
+        raise SupplierRuleError(too_long)
+    if len(values["aliases"]) > text_limits.ALIASES:
+        raise SupplierRuleError(f"At most {text_limits.ALIASES} aliases; keep the names this "
+                                "supplier really prints.")
+    seen = {values["name"].casefold()}
+    for alias in values["aliases"]:  # "Scaleway SAS" beside "Scaleway" is harmless, kept
+        if alias.casefold() in seen:
             raise SupplierRuleError(f"“{alias}” is listed twice (aliases are compared "
                                     "without case): keep it once.")
-        seen.add(_fold(alias))
+        seen.add(alias.casefold())
     others = SupplierRule.select()
     if rule is not None and rule.id is not None:
         others = others.where(SupplierRule.id != rule.id)
@@ -188,7 +220,7 @@ def _apply_to(documents: list[Document], user) -> int:
     with db.atomic():
         for document in documents:
             sources = dict(document.sources or {})
-            before, after = apply_rule(document, rule_for(document.supplier_name), settings)
+            before, after = apply_rule(document, rule_for_document(document), settings)
             if not after and document.sources == sources:
                 continue
             document.updated_at = utcnow()
@@ -198,7 +230,7 @@ def _apply_to(documents: list[Document], user) -> int:
                 audit.record("document.rule_applied", user=user, subject=document.filename,
                              before=before, after=after)
                 changed += 1
-            document_processing.refresh_status(document)
+            refresh_status(document)
     return changed
 
 
@@ -241,6 +273,9 @@ def _fallback(document: Document, name: str, settings) -> tuple:
     if name == "payment":
         return "bill", None
     if name == "tax_id":
+        shown = document_taxes.matching_tax(document)
+        if shown is not None:  # the tax of the rate the document shows
+            return shown.zoho_id, document.method or "text"
         settings = settings or ConnectionSettings.current()
         default = (settings.default_cost_tax_id if document.kind == "cost"
                    else settings.default_sales_tax_id)
@@ -274,3 +309,66 @@ def _snapshot(rule: SupplierRule) -> dict:
             "paid_through_account_id": rule.paid_through_account_id,
             "payment_terms_days": rule.payment_terms_days,
             "auto_publish": rule.auto_publish, "version": rule.version}
+
+
+# -- layout hints: where a supplier prints what a person had to correct -------------------
+
+LEARNABLE = ("number",)
+LABEL_LENGTH = 30  # the words just before the value, enough to find the place again
+
+
+def learn_layout(document: Document, rule: SupplierRule | None) -> bool:
+    """A person corrected a value the document's text shows: remember the words before it
+    on its line as where this supplier prints it. True when the rule learned something."""
+    if rule is None or document.method not in ("text", "ocr") or not document.text:
+        return False
+    hints = dict(rule.layout_hints or {})
+    for name in LEARNABLE:
+        value = getattr(document, name)
+        if name in (document.edited or []) and value:
+            label = _label_before(document.text, value)
+            if label:
+                hints[name] = label
+    if hints == (rule.layout_hints or {}):
+        return False
+    rule.layout_hints = hints
+    rule.save(only=[SupplierRule.layout_hints])
+    audit.record("supplier_rule.layout_learned", actor="worker", subject=rule.name,
+                 after=hints)
+    return True
+
+
+def read_with_layout(document: Document, rule: SupplierRule | None) -> None:
+    """Read again, where the supplier prints them, the values a person once corrected for
+    it (not saved; never over a person's edit, never on an exact e-invoice)."""
+    if rule is None or document.method not in ("text", "ocr") or not document.text:
+        return
+    sources = dict(document.sources or {})
+    confidence = dict(document.confidence or {})
+    for name, label in (rule.layout_hints or {}).items():
+        if name not in LEARNABLE or name in (document.edited or []):
+            continue
+        value = _value_after(document.text, label)
+        if value:
+            setattr(document, name, value)
+            sources[name], confidence[name] = "learned", 0.9
+    document.sources, document.confidence = sources, confidence
+
+
+def _label_before(text: str, value: str) -> str | None:
+    for line in text.splitlines():
+        where = line.find(value)
+        label = line[:where].rstrip(" \t:#") if where > 0 else ""
+        if any(character.isalpha() for character in label):
+            return label[-LABEL_LENGTH:].strip()
+    return None
+
+
+def _value_after(text: str, label: str) -> str | None:
+    for line in text.splitlines():
+        where = line.find(label)
+        if where >= 0:
+            words = line[where + len(label):].strip(" \t:#").split()
+            if words:
+                return words[0].strip(".,;")
+    return None

@@ -1,0 +1,89 @@
+"""Publishing a selection of documents as a stored request, not inside the web request.
+
+"Publish" on several documents saves the request on each document before the job is
+queued; the job publishes them one at a time under the Zoho writer lock and clears each
+request once that document is settled. A worker killed half-way leaves the rest requested:
+the restarted worker takes the job over (jobs.recovery), and the minute tick starts a new
+run for requests no job is working on. A document caught mid-publish is looked up in Zoho
+before anything is sent again (services.publishing).
+"""
+
+from models import Document, Job, db, utcnow
+from services import audit, jobs, publishing, zoho
+
+KIND = "publish_documents"
+
+
+class TryAgainLater(Exception):
+    """Never raised: each document's failure is recorded on it (for run_as_zoho_writer)."""
+
+
+def request(document_ids: list[int], user) -> tuple[Job, bool, int]:
+    """Save the request on the documents that can be published; returns (job, created,
+    how many were added to the queue)."""
+    with db.atomic():
+        added = (Document.update(publish_requested_at=utcnow(), publish_requested_by=user,
+                                 publish_error="")
+                 .where(Document.id.in_(document_ids),
+                        Document.status.in_(publishing.PUBLISHABLE),
+                        Document.publish_requested_at.is_null())
+                 .execute())
+        job, created = jobs.start(KIND, user=user, trigger="bulk")
+    audit.record("document.publish_requested", user=user, after={"documents": added})
+    return job, created, added
+
+
+def carry_on() -> tuple[Job, bool]:
+    """A job for requests left over (their job gave up or its worker died elsewhere)."""
+    return jobs.start(KIND, trigger="schedule")
+
+
+def requested():
+    return (Document.select().where(Document.publish_requested_at.is_null(False))
+            .order_by(Document.publish_requested_at, Document.id))
+
+
+def run(config, job_id: int, *, retries_left: int = 0) -> None:
+    job = Job.get_by_id(job_id)
+    if not job.is_active:
+        return
+    jobs.begin(job)
+    published, problems = 0, 0
+    while (document := requested().first()) is not None:
+        left = requested().count()
+        jobs.progress(job, f"Publishing {document.filename or document.id} ({left} left)",
+                      counts={"published": published, "problems": problems})
+        if _publish_one(config, document):
+            published += 1
+        else:
+            problems += 1
+    message = f"{published} document{'s' if published != 1 else ''} published."
+    if problems:
+        message += (f" {problems} could not be: each says why in the inbox "
+                    "(filter: failed, or open the document).")
+    jobs.succeed(job, message)
+
+
+def _publish_one(config, document: Document) -> bool:
+    """Publish and clear the request; False (with the reason on the document) otherwise."""
+    problem = ""
+    try:
+        publishing.publish(config, document, document.publish_requested_by)
+    except publishing.NewSupplierNeedsConfirmation as ask:
+        problem = (f"Not published: Zoho Books would get a new supplier, {ask.name}. Open "
+                   "the document to confirm it.")
+    except (publishing.PublishProblem, zoho.ConnectError) as error:
+        problem = str(error)
+    fields = {"publish_requested_at": None, "publish_requested_by": None}
+    if problem:
+        fields["publish_error"] = problem
+    Document.update(**fields).where(Document.id == document.id).execute()
+    return not problem
+
+
+def crashed(job_id: int) -> None:
+    job = Job.get_by_id(job_id)
+    if job.is_active:
+        jobs.fail(job, "An unexpected error stopped publishing. The documents not published "
+                       "yet are still queued and the next run carries on; the worker log has "
+                       "the details.")

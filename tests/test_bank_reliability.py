@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _worker_env(app) -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("BOOKBRIDGE_")}
+    env = {key: value for key, value in os.environ.items()  # the pinned clock is kept
+           if not key.startswith("BOOKBRIDGE_") or key == clock.OFFSET_VARIABLE}
     for key in ("DATA_DIR", "ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REDIRECT_URI",
                 "ZOHO_ACCOUNTS_URL", "QONTO_API_URL", "ZOHO_CALLS_PER_MINUTE",
                 "ZOHO_MAX_QUOTA_WAIT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+import clock
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 ADMIN_EMAIL = "admin@example.com"
@@ -47,8 +49,9 @@ def running_app(tmp_path_factory):
     """Start scripts/run.py exactly as `make run` does, on free ports and a fresh data dir."""
     data_dir = tmp_path_factory.mktemp("browser-data")
     port, sandbox_port = _free_port(), _free_port()
+    # The launcher's processes run on the suite's pinned clock, like everything else.
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith("BOOKBRIDGE_")}
+           if not key.startswith("BOOKBRIDGE_") or key == clock.OFFSET_VARIABLE}
     env.update(PORT=str(port), SANDBOX_PORT=str(sandbox_port), BOOKBRIDGE_DATA_DIR=str(data_dir),
                BOOKBRIDGE_ADMIN_EMAIL=ADMIN_EMAIL, BOOKBRIDGE_ADMIN_PASSWORD=ADMIN_PASSWORD)
     log = open(data_dir / "run.log", "w")  # noqa: SIM115 — closed below

@@ -12,9 +12,6 @@ from clock import offset_seconds
 from sandbox.qonto import catalog, generator
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-# Everything here reads the sandbox's generated history, which depends on today's date.
-pytestmark = pytest.mark.calendar
-
 YEAR_MESSAGE = ("The datetime in settled_at_to param isn't well formatted (ISO 8601) or year "
                 "is out of range")
 
@@ -95,6 +92,7 @@ def test_account_selector_required_and_iban_alternative(qonto):
     assert unknown.status_code == 404
 
 
+@pytest.mark.calendar  # reads history generated up to today
 def test_default_status_is_completed_and_transaction_shape(qonto):
     # Generated history may hold no pending line at all (a Monday morning after a quiet
     # weekend): the card payment made just now is one, whatever the day.
@@ -121,6 +119,7 @@ def test_default_status_is_completed_and_transaction_shape(qonto):
     assert transfer["transfer"]["counterparty_bank_identifier_format"] == "SWIFT_BIC"
 
 
+@pytest.mark.calendar  # reads history generated up to today
 def test_filters(qonto):
     credits = qonto.transactions(side="credit", per_page=100)["transactions"]
     assert credits and {t["side"] for t in credits} == {"credit"}
@@ -168,6 +167,7 @@ def test_pagination_meta_and_both_page_params(qonto):
     assert qonto.transactions(per_page=500)["meta"]["per_page"] == 100
 
 
+@pytest.mark.calendar  # reads history generated up to today
 def test_year_boundary_quirk_and_switch(qonto, sandbox):
     params = {"bank_account_id": qonto.main, "settled_at_from": "2024-12-01T00:00:00.000Z",
               "settled_at_to": "2025-01-31T23:59:59.999Z"}
@@ -246,6 +246,7 @@ def test_forced_429_error_rate_and_stats(qonto, sandbox):
     assert sandbox.admin("POST", "/sandbox/qonto/stats/reset")["total"] == 0
 
 
+@pytest.mark.calendar  # reads history generated up to today
 def test_advance_completes_pending_and_bumps_updated_at(qonto, sandbox):
     pending = qonto.add(status="pending", amount=42.5, label="CAFE TEST", operation_type="card")
     assert pending["status"] == "pending" and pending["settled_at"] is None
@@ -277,6 +278,7 @@ def test_complete_and_attach_endpoints(qonto, sandbox):
     assert attached["attachments"][0]["file_content_type"] == "image/png"
 
 
+@pytest.mark.calendar  # reads history generated up to today
 def test_generator_is_deterministic(qonto, sandbox):
     moment = 1_730_000_000.0
     first, second = generator.history(123, moment), generator.history(123, moment)

@@ -3,6 +3,7 @@
 import datetime
 import os
 import re
+import shutil
 
 import clock
 
@@ -44,8 +45,22 @@ def fresh_sandbox(sandbox):
     return sandbox
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """A database file the real migrations built, once per session: each test's app starts
+    from a copy of it instead of migrating again (about 0.2 s a test)."""
+    from models import db
+
+    data_dir = tmp_path_factory.mktemp("migrated")
+    create_app({"TESTING": True, "DATA_DIR": str(data_dir)})
+    db.close()  # the last connection: SQLite folds the WAL back into the file
+    return data_dir / "bookbridge.db"
+
+
 @pytest.fixture
-def app(tmp_path, fresh_sandbox):
+def app(tmp_path, fresh_sandbox, migrated_database):
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(migrated_database, tmp_path / "data" / "bookbridge.db")
     app = create_app({
         "TESTING": True,
         "DATA_DIR": str(tmp_path / "data"),

@@ -49,8 +49,6 @@ RECORDS = {
 }
 LABELS_OF_TYPES = {"bill": "Bill", "expense": "Expense", "invoice": "Invoice",
                    "vendorcredit": "Vendor credit", "creditnote": "Credit note"}
-NO_ATTACHMENT_API = ("Zoho Books' API cannot attach a file to a {label}: attach {filename} "
-                     "to it in Zoho Books by hand (Bookbridge keeps the original).")
 
 
 class PublishProblem(Exception):
@@ -299,11 +297,8 @@ def _ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
 def _attach(config, client, document: Document, created: dict) -> None:
     kind = created["_type"]
     zoho_id = created[RECORDS[kind][3]]
-    if kind in ("vendorcredit", "creditnote"):
-        document.warnings = [*document.warnings, NO_ATTACHMENT_API.format(
-            label=LABELS_OF_TYPES[kind].lower(), filename=document.filename)]
-        document.save(only=[Document.warnings])
-        return
+    # UNCONFIRMED for vendor credits and credit notes: their OAS lists no attachment
+    # endpoint; API clients in use post to the same /{kind}s/{id}/attachment as bills.
     field, path = ("receipt", f"/expenses/{zoho_id}/receipt") if kind == "expense" else (
         "attachment", f"/{kind}s/{zoho_id}/attachment")
     content = document_store.read(config, document.file)

@@ -4,7 +4,7 @@ import logging
 
 from integrations.qonto import QontoAuthError, QontoClient, QontoError
 from models import QontoAccount, QontoConnection, QontoStatus, db, utcnow
-from services import audit, bank_schedule
+from services import audit, bank_schedule, text_limits
 from services.secrets_box import SecretBox
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ def connect(config, user, login: str, secret_key: str, consented: bool) -> Qonto
     login, secret_key = (login or "").strip(), (secret_key or "").strip()
     if not login or not secret_key:
         raise BankError("Enter the organisation's login and its secret key.")
+    too_long = (text_limits.problem("The login", login, text_limits.CREDENTIAL)
+                or text_limits.problem("The secret key", secret_key, text_limits.CREDENTIAL))
+    if too_long:
+        raise BankError(f"{too_long} Copy them again from Qonto; nothing was saved.")
     if not consented:
         raise BankError("Tick the consent box: Bookbridge shares nothing with Zoho Books "
                         "without it.")

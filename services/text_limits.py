@@ -11,6 +11,7 @@ CONDITION = 300  # a rule's text to find, or its pattern
 CODE = 50  # an operation type, a Qonto category
 CURRENCY = 3  # ISO 4217
 SEARCH = 100  # Zoho: searches take at most 100 characters (contacts.yml)
+CREDENTIAL = 200  # a Qonto login or secret key (both far shorter in practice)
 
 
 def problem(label: str, value: str, limit: int) -> str | None:

@@ -334,3 +334,11 @@ def test_text_longer_than_zoho_takes_is_refused_with_a_message(client, bookkeepe
             field: value, "csrf_token": token}, follow_redirects=True).text
         assert "Nothing was saved." in page, field
         assert getattr(Document.get_by_id(document.id), field) != value
+
+
+def test_a_qonto_key_longer_than_any_real_one_is_refused_before_calling_qonto(client, admin):
+    token = _sign_in(client, admin.email)
+    page = client.post("/bank/qonto/connect", data={
+        "login": "atelier-lumiere-4821", "secret_key": "k" * 100_000, "consent": "yes",
+        "csrf_token": token}, follow_redirects=True).text
+    assert "The secret key is 100,000 characters long; at most 200 fit." in page

@@ -8,7 +8,7 @@ from models import Document, DocumentStatus, ZohoAccount, ZohoContact
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.test_documents import upload
-from tests.zoho_flow import zoho_as_user, zoho_write_times_out
+from tests.zoho_flow import known_vendor, zoho_as_user, zoho_write_times_out
 
 
 def _categorised(client, connected, **fields):
@@ -49,9 +49,23 @@ def test_an_e_invoice_credit_note_becomes_one_vendor_credit(client, connected, s
     assert Decimal(str(credit["total"])) == Decimal("1190.00")
     assert sorted((line["quantity"], Decimal(str(line["rate"])))
                   for line in credit["line_items"]) == [(1, 100), (5, 180)]
-    # Zoho's API has no attachment call for vendor credits: the page says what to do.
-    assert "attach avoir.xml to it in Zoho Books by hand" in client.get(
+    # Zoho Books takes no .xml file: the page says to attach the e-invoice by hand.
+    assert "could not be attached in Zoho Books" in client.get(
         f"/documents/{document.id}").text
+
+
+def test_a_pdf_credit_note_carries_its_file(client, connected, sandbox):
+    vendor = known_vendor(connected)
+    upload(client, ("avoir.pdf", samples.text_pdf(
+        supplier_name=vendor.name, title="Avoir N° AV-2026-0031", net="-100,00 €",
+        tax="-20,00 €", total="-120,00 €")))
+    document = _categorised(client, connected)
+    assert document.document_type == "credit_note"
+    assert "Published as" in _publish(client, document)
+    document = Document.get_by_id(document.id)
+    credit = zoho_as_user(sandbox).get(f"/vendorcredits/{document.zoho_id}")["vendor_credit"]
+    assert [file["file_name"] for file in credit["documents"]] == ["avoir.pdf"]
+    assert Decimal(str(credit["total"])) == Decimal("120.00")
 
 
 def test_a_timeout_on_a_vendor_credit_is_looked_up_before_sending_again(

@@ -1,8 +1,12 @@
 """Vendor credits (a supplier's credit note) and credit notes (ours, to a customer).
 
 Shaped as vendor-credits.yml and credit-notes.yml: POST answers 201 with `vendor_credit` or
-`creditnote`; lists carry `page_context`. Neither OAS has an attachment endpoint, so none is
-served here: a client must not count on attaching a file to them.
+`creditnote`; lists carry `page_context`.
+
+UNCONFIRMED: neither OAS lists an attachment endpoint, but Zoho Books API clients in the
+wild post the file to `/vendorcredits/{id}/attachment` and `/creditnotes/{id}/attachment`
+(multipart field `attachment`), shaped as the bills' one; served here the same way, as
+the bank transactions' attachment is.
 """
 
 from flask import g, request
@@ -18,6 +22,7 @@ from sandbox.zoho_books.common import (
     org_currency,
     page_args,
     read_body,
+    read_upload,
     require,
     success,
     timestamp,
@@ -151,3 +156,27 @@ def credit_notes_list():
 @bp.get("/creditnotes/<creditnote_id>")
 def credit_notes_detail(creditnote_id):
     return success(creditnote=fetch("creditnote", creditnote_id, "Credit note"))
+
+
+def _attach(kind: str, record_id: str, label: str):
+    record = fetch(kind, record_id, label)
+    file_name, content_type, content = read_upload("attachment")
+    db = store.get_db()
+    store.save_document(db, record_id, "attachment", file_name, content_type, content)
+    record.update(attachment_name=file_name, has_attachment=True,
+                  documents=[{"document_id": store.new_id(db), "file_name": file_name}],
+                  last_modified_time=timestamp())
+    store.update_record(db, record_id, record)
+    return success("The document has been attached.", 201)
+
+
+@bp.post("/vendorcredits/<vendor_credit_id>/attachment")
+def vendor_credits_attach(vendor_credit_id):
+    """UNCONFIRMED endpoint (not in the OAS), shaped as the bills' attachment."""
+    return _attach("vendor_credit", vendor_credit_id, "Vendor credit")
+
+
+@bp.post("/creditnotes/<creditnote_id>/attachment")
+def credit_notes_attach(creditnote_id):
+    """UNCONFIRMED endpoint (not in the OAS), shaped as the invoices' attachment."""
+    return _attach("creditnote", creditnote_id, "Credit note")

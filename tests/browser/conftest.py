@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 import clock
 
@@ -101,7 +102,9 @@ def page(browser, running_app):
     context = browser.new_context(base_url=running_app["url"], viewport={"width": 1200,
                                                                           "height": 900})
     page = context.new_page()
+    # Generous waits: the suite runs these beside other tests on two cores.
     page.set_default_timeout(15_000)
+    expect.set_options(timeout=15_000)
     yield page
     context.close()
 

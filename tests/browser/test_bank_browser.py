@@ -9,7 +9,8 @@ import clock
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
 from tests.browser.test_connections_browser import consent_and_pick, disconnect_zoho, sign_in
 
-pytestmark = pytest.mark.browser
+# One worker runs the browser tests in order: they drive one launched app together.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def test_admin_connects_qonto_imports_history_and_reads_the_sync_history(page):
@@ -23,8 +24,9 @@ def test_admin_connects_qonto_imports_history_and_reads_the_sync_history(page):
     expect(form).to_contain_text("receipts attached to those transactions")
     form.locator("#qonto-consent").check()
     screenshot(page, "10-qonto-consent")
-    form.locator("#qonto-connect").click()
-    expect(page.get_by_text("Qonto is connected to Atelier Lumière SAS")).to_be_visible()
+    form.locator("#qonto-connect").click()  # the key is checked with Qonto first
+    expect(page.get_by_text("Qonto is connected to Atelier Lumière SAS")).to_be_visible(
+        timeout=30_000)
     expect(page.locator("#bank-job")).to_contain_text("Sync complete", timeout=60_000)
 
     start = clock.now().date() - datetime.timedelta(days=90)

@@ -8,7 +8,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
 
-pytestmark = pytest.mark.browser
+# One worker runs the browser tests in order: they drive one launched app together.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 BOOKKEEPER_EMAIL = "books@example.com"
 BOOKKEEPER_PASSWORD = "bookkeeper browser pw"

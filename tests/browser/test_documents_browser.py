@@ -12,7 +12,8 @@ from tests.browser.test_connections_browser import consent_and_pick, disconnect_
 from tests.contract.conftest import BooksClient
 from tests.sandbox_server import SandboxServer
 
-pytestmark = pytest.mark.browser
+# One worker runs the browser tests in order: they drive one launched app together.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def test_upload_review_fix_a_field_and_publish(page, tmp_path):

@@ -181,17 +181,19 @@ def _succeed(config, job, sync_run) -> None:
     if totals["failed"]:
         message += f", {totals['failed']} failed (see the sync history)"
     message += "."
+    notes = []
+    held = totals["held_back"]
+    if held:
+        notes.append(f"{held} line{'s wait' if held != 1 else ' waits'} for Zoho Books to "
+                     "finish an earlier import before anything is sent again")
     follow_up = _book_follow_up(config)
-    if totals["held_back"]:
-        message += (f" {totals['held_back']} lines wait for Zoho Books to finish an earlier "
-                    f"import before anything is sent again")
     if follow_up:
         local = follow_up.replace(tzinfo=datetime.UTC).astimezone(
             bank_schedule.time_zone(config))
-        message += (f"{';' if totals['held_back'] else ''} a follow-up sync runs at "
-                    f"{local:%H:%M}.")
-    elif totals["held_back"]:
-        message += "."
+        notes.append(f"a follow-up sync runs at {local:%H:%M}")
+    if notes:
+        sentence = "; ".join(notes)
+        message += f" {sentence[0].upper()}{sentence[1:]}."
     jobs.succeed(job, message)
     audit.record("bank.sync", user=job.created_by, actor=None if job.created_by else "scheduler",
                  subject=job.trigger, after=totals)

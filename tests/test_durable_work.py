@@ -106,7 +106,7 @@ def test_held_back_lines_book_their_own_follow_up(app, client, zoho_connected, s
     sync_bank.call_local(jobs.latest("bank_sync").id)  # Huey's retry, straight away
     job = jobs.latest("bank_sync")
     assert job.status is JobStatus.SUCCEEDED
-    assert "1 lines wait for Zoho Books to finish an earlier import" in job.message
+    assert "1 line waits for Zoho Books to finish an earlier import" in job.message
     assert "a follow-up sync runs at" in job.message
     batch = PushBatch.get(PushBatch.state == "prepared")
     follow_up = QontoConnection.current().follow_up_at

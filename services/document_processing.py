@@ -8,7 +8,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from decimal import Decimal
 
-from models import ConnectionSettings, Document, DocumentStatus, Job, utcnow
+from models import ConnectionSettings, Document, DocumentStatus, Job, StoredFile, utcnow
 from services import (
     audit,
     document_store,
@@ -63,7 +63,8 @@ def run(config, job_id: int) -> list[int]:
     read = []
     threads = max(1, int(config.get("READ_CONCURRENCY") or 1))
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="reader") as pool:
-        while batch := list(waiting_documents().limit(20)):
+        while batch := list(waiting_documents().select(Document, StoredFile)
+                            .join(StoredFile).limit(20)):  # each file read with its row
             reading = {pool.submit(extract_file, config, document.file, document.filename):
                        document for document in batch}
             for finished in as_completed(reading):

@@ -9,6 +9,7 @@ from sandbox import zoho_records as records
 from sandbox.zoho_books.amounts import build_line_items, mark_used, parse_amount
 from sandbox.zoho_books.common import (
     BooksError,
+    attach_file,
     bp,
     fetch,
     fetch_related,
@@ -16,7 +17,6 @@ from sandbox.zoho_books.common import (
     org_currency,
     page_args,
     read_body,
-    read_upload,
     require,
     success,
     timestamp,
@@ -135,14 +135,7 @@ def bills_detail(bill_id):
 
 @bp.post("/bills/<bill_id>/attachment")
 def bills_attach(bill_id):
-    record = fetch("bill", bill_id, "Bill")
-    file_name, content_type, content = read_upload("attachment")
-    db = store.get_db()
-    store.save_document(db, bill_id, "attachment", file_name, content_type, content)
-    record.update(attachment_name=file_name, has_attachment=True,
-                  documents=[{"document_id": store.new_id(db), "file_name": file_name}],
-                  last_modified_time=timestamp())
-    store.update_record(db, bill_id, record)
+    attach_file("bill", bill_id, "Bill")
     return success("The document has been attached.", 201)
 
 

@@ -217,3 +217,15 @@ def choice_filter(value, choices, default, name="filter_by"):
     if value not in choices:
         raise BooksError(400, 2, f"Invalid value passed for {name}.")
     return value, choices[value]
+
+
+def attach_file(kind, record_id, entity):
+    """Keep the uploaded `attachment` as the record's one file (bills, invoices, credits)."""
+    record = fetch(kind, record_id, entity)
+    file_name, content_type, content = read_upload("attachment")
+    db = store.get_db()
+    store.save_document(db, record_id, "attachment", file_name, content_type, content)
+    record.update(attachment_name=file_name, has_attachment=True,
+                  documents=[{"document_id": store.new_id(db), "file_name": file_name}],
+                  last_modified_time=timestamp())
+    store.update_record(db, record_id, record)

@@ -15,6 +15,7 @@ from sandbox import store
 from sandbox import zoho_records as records
 from sandbox.zoho_books.amounts import build_line_items, mark_used
 from sandbox.zoho_books.common import (
+    attach_file,
     bp,
     fetch,
     fetch_related,
@@ -22,7 +23,6 @@ from sandbox.zoho_books.common import (
     org_currency,
     page_args,
     read_body,
-    read_upload,
     require,
     success,
     timestamp,
@@ -158,25 +158,16 @@ def credit_notes_detail(creditnote_id):
     return success(creditnote=fetch("creditnote", creditnote_id, "Credit note"))
 
 
-def _attach(kind: str, record_id: str, label: str):
-    record = fetch(kind, record_id, label)
-    file_name, content_type, content = read_upload("attachment")
-    db = store.get_db()
-    store.save_document(db, record_id, "attachment", file_name, content_type, content)
-    record.update(attachment_name=file_name, has_attachment=True,
-                  documents=[{"document_id": store.new_id(db), "file_name": file_name}],
-                  last_modified_time=timestamp())
-    store.update_record(db, record_id, record)
-    return success("The document has been attached.", 201)
-
 
 @bp.post("/vendorcredits/<vendor_credit_id>/attachment")
 def vendor_credits_attach(vendor_credit_id):
     """UNCONFIRMED endpoint (not in the OAS), shaped as the bills' attachment."""
-    return _attach("vendor_credit", vendor_credit_id, "Vendor credit")
+    attach_file("vendor_credit", vendor_credit_id, "Vendor credit")
+    return success("The document has been attached.", 201)
 
 
 @bp.post("/creditnotes/<creditnote_id>/attachment")
 def credit_notes_attach(creditnote_id):
     """UNCONFIRMED endpoint (not in the OAS), shaped as the invoices' attachment."""
-    return _attach("creditnote", creditnote_id, "Credit note")
+    attach_file("creditnote", creditnote_id, "Credit note")
+    return success("The document has been attached.", 201)

@@ -8,6 +8,7 @@ from sandbox.zoho_books.amounts import build_line_items, mark_used, parse_amount
 from sandbox.zoho_books.bills import due_date
 from sandbox.zoho_books.common import (
     BooksError,
+    attach_file,
     bp,
     fetch,
     fetch_related,
@@ -15,7 +16,6 @@ from sandbox.zoho_books.common import (
     org_currency,
     page_args,
     read_body,
-    read_upload,
     require,
     success,
     timestamp,
@@ -136,13 +136,6 @@ def invoices_detail(invoice_id):
 
 @bp.post("/invoices/<invoice_id>/attachment")
 def invoices_attach(invoice_id):
-    record = fetch("invoice", invoice_id, "Invoice")
-    file_name, content_type, content = read_upload("attachment")
-    db = store.get_db()
-    store.save_document(db, invoice_id, "attachment", file_name, content_type, content)
-    record.update(attachment_name=file_name, has_attachment=True,
-                  documents=[{"document_id": store.new_id(db), "file_name": file_name}],
-                  last_modified_time=timestamp())
-    store.update_record(db, invoice_id, record)
+    attach_file("invoice", invoice_id, "Invoice")
     # The OAS documents 200 here (unlike bills' 201).
     return success("Your file has been successfully attached to the invoice.")

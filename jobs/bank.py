@@ -6,16 +6,20 @@ from huey import crontab
 
 from jobs import runtime
 from jobs.queue import huey
-from jobs.writer import run_as_zoho_writer
+from jobs.writer import WaitingLock, run_as_zoho_writer
 from models import QontoConnection, ZohoConnection, db, utcnow
 from services import bank_sync
 
 log = logging.getLogger(__name__)
 
+# One bank sync at a time (its pages, cursors and ledger batches follow each other); the
+# Zoho writer lock is taken per write inside the run, so publishing goes on meanwhile.
+BANK_RUN_LOCK = WaitingLock("bank-sync", wait=0)
+
 
 @huey.task(retries=3, retry_delay=60, context=True)
 def sync_bank(job_id: int, task=None) -> None:
-    run_as_zoho_writer(bank_sync, job_id, task)
+    run_as_zoho_writer(bank_sync, job_id, task, run_lock=BANK_RUN_LOCK)
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -7,7 +7,7 @@ from huey.exceptions import TaskLockedException
 
 from jobs import runtime
 from jobs.queue import huey
-from jobs.writer import WRITER_LOCK, run_as_zoho_writer
+from jobs.writer import WaitingLock, run_as_zoho_writer, zoho_write
 from models import Document, db
 from services import audit, document_processing, publish_requests, publishing, zoho
 
@@ -30,7 +30,8 @@ def extract_documents(job_id: int, task=None) -> None:
         publish_automatically(document_id)
 
 
-# A sync or refresh may hold the writer lock for a while: try again for about an hour.
+# Each write holds the lock seconds, but a refresh or a bulk publish holds it for its whole
+# run: after the bounded wait of `zoho_write`, try again for about an hour.
 LOCKED_RETRIES = 60
 
 
@@ -40,7 +41,7 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
     config = runtime.current()
     with db.connection_context():
         try:
-            with WRITER_LOCK:
+            with zoho_write():  # this document only
                 document = Document.get_or_none(Document.id == document_id)
                 if document is None or not document_processing.auto_publish_wanted(
                         config, document):
@@ -75,11 +76,15 @@ def extract_documents_left_waiting() -> None:
         extract_documents(job.id)
 
 
-# Publishing waits for a sync or a refresh to release the writer lock: about two hours.
+# One bulk publish at a time; it takes the writer lock per document. A document waits for
+# a refresh (which holds the lock for its run) or a write of a sync: retried for two hours.
+PUBLISH_RUN_LOCK = WaitingLock("publish-documents", wait=0)
+
+
 @huey.task(retries=120, retry_delay=60, context=True)
 def publish_requested_documents(job_id: int, task=None) -> None:
     """Publish the documents a person asked for together (see services.publish_requests)."""
-    run_as_zoho_writer(publish_requests, job_id, task)
+    run_as_zoho_writer(publish_requests, job_id, task, run_lock=PUBLISH_RUN_LOCK)
 
 
 @huey.periodic_task(crontab(minute="*"))

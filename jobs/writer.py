@@ -1,6 +1,18 @@
-"""Running a job that writes to Zoho: one at a time per connection, failures on its row."""
+"""Writing to Zoho: one write at a time per connection, one run at a time per kind of job,
+failures on the job's row.
 
+The writer lock serialises writes to one Zoho connection (refresh, sync, publish). A long
+run does not hold it from start to end: a bank sync takes it for each write (a statement
+import, a categorisation, a receipt upload) and publishing for each document, so a person
+can publish while a two-year history import runs. Order and exactly-once within a run are
+kept by the run's own lock (one bank sync at a time) and the ledgers (PushBatch,
+ReceiptUpload, Document.publish_state), not by the writer lock.
+"""
+
+import contextlib
 import logging
+import time
+import uuid
 
 from huey.exceptions import TaskLockedException
 
@@ -11,25 +23,123 @@ from services import jobs
 
 log = logging.getLogger(__name__)
 
-# One writer per Zoho connection: refresh, sync and publish share this lock. Created at
-# import so the consumer knows its name: started with -f (flush locks), it clears a lock
-# a killed worker left behind.
+
+class WaitingLock:
+    """A Huey lock that, when busy, waits a bounded time for its turn before giving up.
+
+    A bank sync takes the writer lock for each write and takes it again a few milliseconds
+    later, so a waiter polling now and then would almost never find it free. The first
+    waiter therefore claims the next turn (a second key, stamped with its time): others
+    leave the free lock to it. A claim older than STALE_CLAIM_SECONDS (a waiter that died)
+    is ignored. Both keys are Huey locks, so the consumer's -f flushes them at start.
+    """
+
+    POLL_SECONDS = 0.05
+    STALE_CLAIM_SECONDS = 300
+
+    def __init__(self, name: str, wait: float):
+        # Created at import so the consumer knows the names (see the docstring).
+        self.name = name
+        self.lock = huey.lock_task(name)
+        self.next_turn = huey.lock_task(f"{name}.next")
+        self.wait = wait
+
+    def acquire(self, wait: float | None = None, on_wait=None) -> None:
+        """Take the lock, waiting up to `wait` seconds (polling); `on_wait()` is called
+        once if it was busy (to say so on a job's banner). Raises TaskLockedException."""
+        deadline = time.monotonic() + (self.wait if wait is None else wait)
+        token = uuid.uuid4().hex
+        try:
+            while True:
+                if not self._turn_of_another(token):
+                    try:
+                        self.lock.acquire()
+                        return
+                    except TaskLockedException:
+                        pass
+                if time.monotonic() >= deadline:
+                    raise TaskLockedException(f"unable to acquire lock {self.name}")
+                huey.put_if_empty(self.next_turn._key, (token, time.time()))
+                if on_wait:
+                    on_wait()
+                    on_wait = None
+                time.sleep(self.POLL_SECONDS)
+        finally:
+            claim = self._claim()
+            if claim and claim[0] == token:
+                self.next_turn.release()  # our turn came, or we gave up waiting
+
+    def _claim(self) -> tuple[str, float] | None:
+        return huey.get(self.next_turn._key, peek=True)
+
+    def _turn_of_another(self, token: str) -> bool:
+        claim = self._claim()
+        if claim is None or claim[0] == token:
+            return False
+        if time.time() - claim[1] > self.STALE_CLAIM_SECONDS:
+            self.next_turn.release()  # its waiter died
+            return False
+        return True
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def is_locked(self) -> bool:
+        return self.lock.is_locked()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+    @contextlib.contextmanager
+    def held(self, wait: float | None = None, on_wait=None):
+        self.acquire(wait, on_wait)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+# One writer per Zoho connection. `with WRITER_LOCK:` waits WEB_WAIT_SECONDS (a request: a
+# person is watching); a job's write waits JOB_WAIT_SECONDS (see `zoho_write`).
 ZOHO_WRITER_LOCK = "zoho-connection"
-WRITER_LOCK = huey.lock_task(ZOHO_WRITER_LOCK)
+WEB_WAIT_SECONDS = 15
+JOB_WAIT_SECONDS = 120
+WRITER_LOCK = WaitingLock(ZOHO_WRITER_LOCK, wait=WEB_WAIT_SECONDS)
 
 
-def run_as_zoho_writer(service, job_id: int, task) -> None:
-    """Run `service.run(config, job_id, retries_left=…)` under the writer lock.
+def zoho_write(on_wait=None):
+    """Hold the writer lock for one Zoho write (or one batch) of a job: waits up to
+    JOB_WAIT_SECONDS for another write to end, then raises TaskLockedException."""
+    return WRITER_LOCK.held(JOB_WAIT_SECONDS, on_wait)
+
+
+def run_as_zoho_writer(service, job_id: int, task, run_lock: WaitingLock | None = None) -> None:
+    """Run `service.run(config, job_id, retries_left=…)` as a Zoho writer.
+
+    Without `run_lock`, the writer lock is held for the whole run (the list refresh: short,
+    and its pages should not interleave with a publish creating a contact). With it, only
+    `run_lock` is held for the run, and the service takes the writer lock per write through
+    the `zoho_write` it is given.
 
     `service` is a module with `run`, `crashed`, `KIND` and a `TryAgainLater` exception:
     passing failures re-raise it so Huey retries later; anything unexpected is logged and
     recorded on the job, so its banner stops instead of spinning.
     """
     config = runtime.current()
+    retries_left = task.retries if task else 0
     with db.connection_context():
         try:
-            with WRITER_LOCK:
-                service.run(config, job_id, retries_left=task.retries if task else 0)
+            if run_lock is None:
+                with zoho_write():
+                    service.run(config, job_id, retries_left=retries_left)
+            else:
+                with run_lock.held(wait=0):
+                    service.run(config, job_id, retries_left=retries_left,
+                                zoho_write=zoho_write)
         except TaskLockedException:
             jobs.waiting(Job.get_by_id(job_id), "Another job is writing to Zoho Books; this "
                                                 "one starts when it ends.")

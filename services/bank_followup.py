@@ -93,7 +93,8 @@ class FollowUp:
     def apply(self, line: BankTransaction, rule) -> None:
         path, body = self.categorisation(line, rule)
         try:
-            self.zoho.post(path, json=body)
+            with self.sync.writing():
+                self.zoho.post(path, json=body)
         except (ZohoValidationError, ZohoNotFound) as error:
             self.sync.fail_line(self.account, line, "categorise",
                                 f"Rule '{rule.name}' could not categorise this line: "
@@ -185,8 +186,9 @@ class FollowUp:
             name, content, content_type = self.fetch_receipt(attachment_id)
             upload.file_name = name
             upload.save(only=[ReceiptUpload.file_name])
-            self.zoho.post_file(f"/banktransactions/{line.zoho_transaction_id}/attachment",
-                                "attachment", name, content, content_type)
+            with self.sync.writing():
+                self.zoho.post_file(f"/banktransactions/{line.zoho_transaction_id}/attachment",
+                                    "attachment", name, content, content_type)
         except (ZohoValidationError, ZohoNotFound, QontoNotFound) as error:
             upload.state, upload.error = "failed", error.user_message
             upload.save()

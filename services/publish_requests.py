@@ -43,7 +43,9 @@ def requested():
             .order_by(Document.publish_requested_at, Document.id))
 
 
-def run(config, job_id: int, *, retries_left: int = 0) -> None:
+def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
+    """Publish every requested document, one at a time, holding the Zoho writer lock
+    (`zoho_write`) for each document only, so a sync's writes can go between them."""
     job = Job.get_by_id(job_id)
     if not job.is_active:
         return
@@ -53,7 +55,9 @@ def run(config, job_id: int, *, retries_left: int = 0) -> None:
         left = requested().count()
         jobs.progress(job, f"Publishing {document.filename or document.id} ({left} left)",
                       counts={"published": published, "problems": problems})
-        if _publish_one(config, document):
+        with zoho_write():
+            ok = _publish_one(config, document)
+        if ok:
             published += 1
         else:
             problems += 1

@@ -21,6 +21,7 @@ from models import (
     ReceiptUpload,
     SyncRun,
     ZohoAccount,
+    db,
     utcnow,
 )
 from services import bank_schedule, jobs
@@ -384,3 +385,37 @@ def test_foreign_currency_keeps_the_original_amount(client, zoho_connected, sand
     zoho_line = next(z for z in zoho_lines(sandbox, account) if "Figma Inc" in z["description"])
     assert "original amount 20.00 USD" in zoho_line["description"]
     assert str(zoho_line["amount"]) == "18.4"
+
+
+def test_lines_waiting_for_a_category_are_the_newest_hundred_with_the_total(client, auth,
+                                                                             admin):
+    """Read from a partial index in SQL: flat however many lines were imported."""
+    auth.login()
+    account = QontoAccount.create(qonto_id="acc-waiting", name="Compte courant")
+    first = datetime.date(2025, 1, 1)
+    rows = []
+    for day in range(400):  # one line a day, most of them not waiting
+        waiting = day % 3 == 0
+        rows.append({"account": account.id, "qonto_id": f"q-{day}", "status": "completed",
+                     "side": "debit", "amount_cents": 1000 + day, "label": f"Achat {day}",
+                     "qonto_updated_at": utcnow(),
+                     "booking_date": first + datetime.timedelta(days=day),
+                     "push_state": PushState.PUSHED if day % 2 == 0 or waiting
+                     else PushState.READY,
+                     "attachment_ids": ["receipt"] if waiting or day % 5 == 0 else [],
+                     "zoho_status": "uncategorized" if waiting else "categorized"})
+    BankTransaction.insert_many(rows).execute()
+    expected = [row for row in rows if row["zoho_status"] == "uncategorized"]
+
+    page = client.get("/bank/").text
+    assert f"{len(expected)} lines with receipts wait for a category; the newest 100" in page
+    section = page[page.index('id="waiting"'):page.index('id="runs"')]
+    newest, hundredth = expected[-1], expected[-100]
+    assert newest["label"] in section and hundredth["label"] in section
+    assert expected[-101]["label"] + "<" not in section
+    assert section.index(newest["label"]) < section.index(hundredth["label"])
+    plan = BankTransaction.receipts_waiting().order_by(
+        BankTransaction.booking_date.desc(), BankTransaction.id.desc()).limit(100)
+    sql, params = plan.sql()
+    steps = " ".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "banktransaction_receipts_waiting" in steps and "TEMP B-TREE" not in steps

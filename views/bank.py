@@ -22,11 +22,12 @@ from models import (
     utcnow,
 )
 from services import audit, bank_schedule, bank_sync, jobs, qonto
-from services.bank_followup import has_attachments
 from views.helpers import admin_required, paginate, see_other
 from views.jobs import job_banner
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
+# Lines shown in the "waiting for a category" table; the total is said above it.
+WAITING_SHOWN = 100
 
 
 def card_context(config) -> dict:
@@ -198,12 +199,13 @@ def sync_history():
                 .join(QontoAccount, JOIN.LEFT_OUTER)
                 .where(SyncFailure.resolved_at.is_null())
                 .order_by(SyncFailure.id.desc()).limit(100))
-    waiting = (BankTransaction.select()
-               .where(BankTransaction.push_state == PushState.PUSHED, has_attachments(),
-                      BankTransaction.zoho_status != "categorized")
-               .order_by(BankTransaction.booking_date.desc()).limit(100))
+    # Ordered, limited and counted in SQL on a partial index of just these lines.
+    waiting = BankTransaction.receipts_waiting()
+    shown = list(waiting.order_by(BankTransaction.booking_date.desc(),
+                                  BankTransaction.id.desc()).limit(WAITING_SHOWN))
     return render_template("bank/history.html", runs=runs.get_object_list(), pages=runs,
-                           failures=failures, waiting=waiting,
+                           failures=failures, waiting=shown,
+                           waiting_total=waiting.count(),
                            qonto=QontoConnection.current())
 
 

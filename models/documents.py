@@ -1,6 +1,7 @@
 """Receipts and invoices: stored files, documents under review, supplier rules."""
 
 import enum
+import re
 
 from peewee import (
     BooleanField,
@@ -39,15 +40,20 @@ class DocumentStatus(enum.Enum):
         return self.value.replace("_", " ").capitalize()
 
 
+def duplicate_key(text: str) -> str:
+    """Case- and space-insensitive form of a supplier name or a number, for duplicate checks."""
+    return re.sub(r"\s+", "", text or "").casefold()
+
+
 class Document(BaseModel):
     file = ForeignKeyField(StoredFile, backref="documents", on_delete="RESTRICT")
-    status = EnumField(DocumentStatus, default=DocumentStatus.PROCESSING, index=True)
+    status = EnumField(DocumentStatus, default=DocumentStatus.PROCESSING)
     # Where it came from: upload, folder or mail, and a human detail (file name, sender).
     source = CharField(default="upload")
     source_detail = CharField(default="")
     filename = CharField(default="")
     uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
-    created_at = DateTimeField(default=utcnow, index=True)
+    created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     # Extraction
     method = CharField(default="")  # e-invoice, text, ocr, none
@@ -91,6 +97,10 @@ class Document(BaseModel):
                                    on_delete="SET NULL")
     duplicate_reason = CharField(default="")
     duplicate_decision = CharField(default="")  # "", not_duplicate, same_document
+    # supplier_name and number as duplicate_key() gives them, kept by save() so a duplicate
+    # check is an index look-up. An update() query changing those fields must set these too.
+    supplier_key = CharField(default="")
+    number_key = CharField(default="")
     # Publishing
     publish_state = CharField(default="")  # "", publishing, published, failed
     publish_error = TextField(default="")
@@ -105,7 +115,26 @@ class Document(BaseModel):
                                            backref="+")
 
     class Meta:
-        indexes = ((("supplier_name", "number"), False),)
+        indexes = (
+            (("supplier_name", "number"), False),
+            # Every list filters on a status and shows the newest first (keyset pages).
+            (("created_at", "id"), False),
+            (("status", "created_at", "id"), False),
+            # The duplicate checks: same supplier and number; same supplier, total and date.
+            (("supplier_key", "number_key"), False),
+            (("supplier_key", "total_cents", "issue_date"), False),
+        )
+
+    # Duplicate keys follow the fields they are made of, whatever saves the document.
+    KEYS = {"supplier_name": "supplier_key", "number": "number_key"}
+
+    def save(self, force_insert=False, only=None):
+        for source, key in self.KEYS.items():
+            setattr(self, key, duplicate_key(getattr(self, source)))
+        if only is not None:
+            names = {field if isinstance(field, str) else field.name for field in only}
+            only = [*only, *(key for source, key in self.KEYS.items() if source in names)]
+        return super().save(force_insert=force_insert, only=only)
 
 
 class SupplierRule(BaseModel):

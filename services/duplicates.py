@@ -7,11 +7,9 @@ declared "not a duplicate" is never flagged again.
 """
 
 import datetime
-import re
-
-from peewee import fn
 
 from models import Document, DocumentStatus, DuplicateDecision, SupplierRule, db, utcnow
+from models.documents import duplicate_key
 from services import audit
 from services.document_status import refresh_status
 
@@ -27,18 +25,27 @@ class DuplicateError(Exception):
     """A decision that cannot be taken, in plain words."""
 
 
-def _key(text: str) -> str:
-    """Case- and space-insensitive form of a supplier name or a number."""
-    return re.sub(r"\s+", "", text or "").casefold()
-
-
 def _supplier_keys() -> dict[str, str]:
     """Every supplier rule's name and alias -> the rule's name, so aliases are one supplier."""
     keys = {}
-    for rule in SupplierRule.select(SupplierRule.name, SupplierRule.aliases):
-        for name in [rule.name, *(rule.aliases or [])]:
-            keys.setdefault(_key(name), _key(rule.name))
+    for name, aliases in SupplierRule.select(SupplierRule.name, SupplierRule.aliases).tuples():
+        for alias in [name, *(aliases or [])]:
+            keys.setdefault(duplicate_key(alias), duplicate_key(name))
     return keys
+
+
+def _same_supplier_keys(supplier_name: str) -> set[str]:
+    """The stored supplier keys that name the same supplier as this name (via the rules'
+    aliases), or an empty set for a blank name."""
+    own = duplicate_key(supplier_name)
+    if not own:
+        return set()
+    aliases = _supplier_keys()
+    supplier = aliases.get(own, own)
+    same = {alias for alias, name in aliases.items() if name == supplier}
+    if supplier not in aliases:  # a name no rule knows stands for itself alone
+        same.add(supplier)
+    return same
 
 
 def _cleared_pairs(document: Document) -> set[int]:
@@ -52,54 +59,50 @@ def _cleared_pairs(document: Document) -> set[int]:
 
 
 def _candidates(document: Document):
-    """Other live documents this one may duplicate: earlier ones, and published ones."""
-    return Document.select().where(
+    """The earliest other live document this one may duplicate (earlier ones, and published
+    ones), as a query for its id: building SQL for every column costs more than the look-up.
+    """
+    return Document.select(Document.id).where(
         (Document.id != document.id)
         & (Document.status != DocumentStatus.ARCHIVED)
         & ((Document.id < document.id) | (Document.status == DocumentStatus.PUBLISHED))
-    ).order_by(Document.created_at, Document.id)
+    ).order_by(Document.created_at, Document.id).limit(1)
 
 
 def find(document: Document) -> tuple[Document | None, str]:
     """The earliest other document this one duplicates, and why; (None, "") if none.
 
     The strongest reason wins: same file, then same supplier and number, then same
-    supplier, date and total within a few days.
+    supplier, date and total within a few days. Each is a look-up on an index of the
+    stored keys (Document.supplier_key, number_key), never a scan of every document.
     """
     cleared = _cleared_pairs(document)
     candidates = _candidates(document)
     if cleared:
         candidates = candidates.where(Document.id.not_in(cleared))
 
-    same_file = candidates.where(Document.file == document.file_id).first()
+    same_file = candidates.where(Document.file == document.file_id).scalar()
     if same_file:
-        return same_file, SAME_FILE
+        return Document.get_by_id(same_file), SAME_FILE
 
-    supplier = _key(document.supplier_name)
-    if not supplier:
+    suppliers = _same_supplier_keys(document.supplier_name)
+    if not suppliers:
         return None, ""
-    aliases = _supplier_keys()
-    supplier = aliases.get(supplier, supplier)
-
-    def same_supplier(other: Document) -> bool:
-        other_key = _key(other.supplier_name)
-        return other.kind == document.kind and aliases.get(other_key, other_key) == supplier
-
-    number = _key(document.number)
+    same_supplier = candidates.where(Document.supplier_key.in_(sorted(suppliers)),
+                                     Document.kind == document.kind)
+    number = duplicate_key(document.number)
     if number:
-        # SQL narrows on the number (ASCII case and spaces); Python decides exactly.
-        sql_number = fn.LOWER(fn.REPLACE(Document.number, " ", ""))
-        for other in candidates.where(sql_number == number.lower()):
-            if _key(other.number) == number and same_supplier(other):
-                return other, SAME_NUMBER
+        other = same_supplier.where(Document.number_key == number).scalar()
+        if other:
+            return Document.get_by_id(other), SAME_NUMBER
     if document.issue_date and document.total_cents is not None:
         window = datetime.timedelta(days=DATE_WINDOW_DAYS)
-        for other in candidates.where(
-                Document.total_cents == document.total_cents,
-                Document.issue_date.between(document.issue_date - window,
-                                            document.issue_date + window)):
-            if same_supplier(other):
-                return other, SAME_DATE_TOTAL
+        other = same_supplier.where(
+            Document.total_cents == document.total_cents,
+            Document.issue_date.between(document.issue_date - window,
+                                        document.issue_date + window)).scalar()
+        if other:
+            return Document.get_by_id(other), SAME_DATE_TOTAL
     return None, ""
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_login import login_required
 
 from models import AuditEvent
-from views.helpers import paginate
+from views.helpers import keyset_page, older_than
 
 bp = Blueprint("audit", __name__, url_prefix="/activity")
 
@@ -17,6 +17,11 @@ AREAS = [("", "Everything"), ("document", "Documents"), ("bank", "Bank feed"),
          ("rule", "Bank rules"), ("supplier", "Supplier rules"), ("zoho", "Zoho connection"),
          ("qonto", "Qonto connection"), ("lists", "List refreshes"),
          ("settings", "Settings"), ("user", "Users")]
+FILTER_NAMES = ("area", "who", "from", "to")
+EXPORT_BATCH = 500
+EXPORTED = (AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.subject,
+            AuditEvent.zoho_id, AuditEvent.before, AuditEvent.after, AuditEvent.detail,
+            AuditEvent.id)
 CSV_COLUMNS = ("at_utc", "actor", "action", "subject", "zoho_id", "before", "after", "detail")
 
 
@@ -30,16 +35,20 @@ def _day(value: str | None) -> datetime.date | None:
     return day if day and 1900 <= day.year <= 2100 else None
 
 
-def filtered():
-    """The events matching the page's filters (area, who, period), newest first."""
+def filtered(args):
+    """The events matching the page's filters (area, who, period), newest first.
+
+    Area and period are ranges on the (area, at, id) or (at, id) index; "who" is a part of
+    the actor's name, checked on the rows the index walks (SQL stops once a page is full).
+    """
     query = AuditEvent.select().order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    area = request.args.get("area", "")
+    area = args.get("area", "")
     if area in dict(AREAS) and area:
-        query = query.where(AuditEvent.action.startswith(area + "."))
-    who = request.args.get("who", "").strip()
+        query = query.where(AuditEvent.area == area)
+    who = args.get("who", "").strip()
     if who:
         query = query.where(AuditEvent.actor.contains(who))
-    start, end = _day(request.args.get("from")), _day(request.args.get("to"))
+    start, end = _day(args.get("from")), _day(args.get("to"))
     if start:
         query = query.where(AuditEvent.at >= datetime.datetime.combine(start, datetime.time()))
     if end:
@@ -51,9 +60,10 @@ def filtered():
 @bp.get("/")
 @login_required
 def event_list():
-    pages = paginate(filtered(), paginate_by=50)
-    return render_template("audit/index.html", events=pages.get_object_list(), pages=pages,
-                           areas=AREAS, args=request.args)
+    page = keyset_page(filtered(request.args), AuditEvent.at, per_page=50)
+    filters = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name)}
+    return render_template("audit/index.html", events=page.items, page=page, areas=AREAS,
+                           args=request.args, filters=filters)
 
 
 @bp.get("/export.csv")
@@ -65,10 +75,11 @@ def event_export():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
-        for event in filtered().iterator():
-            writer.writerow([_cell(value) for value in (
-                event.at.isoformat(), event.actor, event.action, event.subject,
-                event.zoho_id or "", _json(event.before), _json(event.after), event.detail)])
+        for batch in _batches(filtered(request.args)):
+            for at, actor, action, subject, zoho_id, before, after, detail, _ in batch:
+                writer.writerow([_cell(value) for value in (
+                    at.isoformat(), actor, action, subject, zoho_id or "", _json(before),
+                    _json(after), detail)])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -79,6 +90,19 @@ def event_export():
     name = f"bookbridge-activity{'-' + period if period else ''}.csv"
     return Response(stream_with_context(rows()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _batches(query, size: int = EXPORT_BATCH):
+    """The query's rows (as EXPORTED tuples) in batches, each one a short read from where
+    the last one ended (by (at, id), not OFFSET), so a long export neither re-reads what it
+    has sent nor holds one read open, which in WAL mode would stop SQLite from folding the
+    log back. Tuples, not models: building a model per row was most of an export's time."""
+    query = query.select(*EXPORTED).tuples()
+    batch = list(query.limit(size))
+    while batch:
+        yield batch
+        at, *_, row_id = batch[-1]
+        batch = list(query.where(older_than(AuditEvent.at, at, row_id)).limit(size))
 
 
 def _cell(value: str) -> str:

@@ -13,17 +13,17 @@ from jobs.writer import WRITER_LOCK
 from models import (
     Document,
     DocumentStatus,
-    ZohoAccount,
     ZohoBankAccount,
     ZohoConnection,
-    ZohoContact,
     ZohoTax,
+    db,
     utcnow,
 )
 from services import (
     audit,
     document_intake,
     document_processing,
+    document_search,
     document_store,
     jobs,
     publish_requests,
@@ -31,7 +31,7 @@ from services import (
     text_limits,
     zoho,
 )
-from views.helpers import form_ids, paginate, see_other
+from views.helpers import form_ids, keyset_page, see_other
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -45,18 +45,10 @@ MAX_BULK_SELECTION = 500  # also keeps the IN (...) list under SQLite's variable
 def inbox():
     status = request.args.get("status", "")
     search = request.args.get("q", "").strip()[:text_limits.SEARCH]
-    query = Document.select().order_by(Document.created_at.desc(), Document.id.desc())
-    if status in {s.value for s in DocumentStatus}:
-        query = query.where(Document.status == DocumentStatus(status))
-    else:
-        query = query.where(Document.status != DocumentStatus.ARCHIVED)
-    if search:
-        query = query.where(Document.supplier_name.contains(search)
-                            | Document.number.contains(search)
-                            | Document.filename.contains(search))
-    pages = paginate(query, paginate_by=50)
-    return render_template("documents/inbox.html", documents=pages.get_object_list(),
-                           pages=pages, filters=FILTERS, status=status, search=search,
+    page = keyset_page(document_search.documents(status, search), Document.created_at,
+                       per_page=50)
+    return render_template("documents/inbox.html", documents=page.items,
+                           page=page, filters=FILTERS, status=status, search=search,
                            job=jobs.latest(document_processing.KIND),
                            publish_job=jobs.latest(publish_requests.KIND))
 
@@ -96,12 +88,12 @@ def upload():
 def document_show(document_id):
     document = get_object_or_404(Document, Document.id == document_id)
     org = ZohoConnection.current().organization_id
+    # Contacts and accounts (thousands) are searchable pickers that name only the chosen
+    # one; taxes and bank accounts are an organisation's few, so they stay <select>s.
     return render_template(
         "documents/show.html", document=document,
         zoho_link=zoho.web_link(current_app.config, document.zoho_type, document.zoho_id),
-        accounts=ZohoAccount.usable(org), taxes=ZohoTax.usable(org),
-        contacts=ZohoContact.usable(org),
-        paid_through=ZohoBankAccount.usable(org),
+        taxes=ZohoTax.usable(org), paid_through=ZohoBankAccount.usable(org),
         tax_check=document_processing.tax_check(document))
 
 
@@ -222,10 +214,11 @@ def document_update(document_id):
         document.sources = {**document.sources,
                              **dict.fromkeys(set(after) - {"warnings"}, "person")}
         document.updated_at = utcnow()
-        document.save()
-        audit.record("document.edit", user=current_user, subject=document.filename,
-                     before=before, after=after)
-        document_processing.after_change(document)
+        with db.atomic():  # one commit for the edit, its audit row and what follows from it
+            document.save()
+            audit.record("document.edit", user=current_user, subject=document.filename,
+                         before=before, after=after)
+            document_processing.after_change(document)
         flash("Saved." if document.status is not DocumentStatus.READY
               else "Saved. It is ready to publish.", "success")
     return see_other("documents.document_show", document_id=document.id)

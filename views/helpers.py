@@ -1,5 +1,6 @@
 """Helpers shared by the blueprints: role checks, redirects, page context, bounded input."""
 
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, current_app, make_response, redirect, request, url_for
@@ -105,3 +106,71 @@ def paginate(query, paginate_by: int) -> PaginatedQuery:
         refuse(404, f"There is no page {page}: this list has {last} "
                     f"page{'s' if last != 1 else ''}.")
     return pages
+
+
+# -- keyset pages: newest first, each page an index range whatever its depth ------------------
+
+
+@dataclass
+class KeysetPage:
+    """One page of a newest-first list and the row ids its links carry: `?after=<newer>`
+    shows the page above it, `?before=<older>` the page below (None: no such page)."""
+
+    items: list
+    newer: int | None
+    older: int | None
+    paging: bool  # reached through a link, so a "Newest" link leads back to the top
+
+
+def keyset_page(query, when, per_page: int) -> KeysetPage:
+    """One page of `query` ordered by `when` then id, newest first, from `?before=<id>` (the
+    rows older than that one) or `?after=<id>` (newer). Each page is a range on an index of
+    (when, id), so the 200th page costs what the first does; OFFSET would read every row
+    before it. A bad id is 400; an id that is not in the table, 404. No total is counted:
+    that would read the whole filtered list."""
+    model = when.model
+    before, after = _row_id("before"), _row_id("after")
+    if after is not None:
+        when_value = _when_of(model, when, after)
+        rows = list(query.where(newer_than(when, when_value, after))
+                    .order_by(when.asc(), model.id.asc()).limit(per_page + 1))
+        if rows:  # else nothing is newer any more: show the top of the list
+            items = rows[:per_page][::-1]
+            return KeysetPage(items, newer=items[0].id if len(rows) > per_page else None,
+                              older=items[-1].id, paging=True)
+        before = None
+    elif before is not None:
+        when_value = _when_of(model, when, before)
+        query = query.where(older_than(when, when_value, before))
+    rows = list(query.limit(per_page + 1))
+    items = rows[:per_page]
+    return KeysetPage(items, newer=items[0].id if before is not None and items else None,
+                      older=items[-1].id if len(rows) > per_page else None,
+                      paging=before is not None or after is not None)
+
+
+def _row_id(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    row_id = whole_number(raw, 1)
+    if row_id is None:
+        refuse(400, "This page link is not valid: open the list again from the menu.")
+    return row_id
+
+
+def _when_of(model, when, row_id: int):
+    row = model.select(when).where(model.id == row_id).first()
+    if row is None:
+        refuse(404, "This page of the list no longer exists: open the list again from "
+                    "the menu.")
+    return getattr(row, when.name)
+
+
+# (when, id) before or after a row's, written so SQL ranges over the (when, id) index.
+def older_than(when, when_value, row_id):
+    return (when <= when_value) & ((when < when_value) | (when.model.id < row_id))
+
+
+def newer_than(when, when_value, row_id):
+    return (when >= when_value) & ((when > when_value) | (when.model.id > row_id))

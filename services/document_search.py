@@ -1,0 +1,66 @@
+"""The documents list: a status filter and a search on what a person types.
+
+Search covers the supplier, the number, the file name and the total ("94.80" or "94,80").
+On SQLite it is the full-text index `document_search` (FTS5, kept by triggers from migration
+0009, its rowid the document id), matching words by their beginning, so "ovh fr-20" finds
+OVHcloud's FR-2026-0193. Any other database (PostgreSQL, not run yet) falls back to a
+case-insensitive substring match on the columns: that is the whole switch, `_full_text`.
+"""
+
+from peewee import SQL, SqliteDatabase
+
+from models import Document, DocumentStatus, db
+
+NEWEST_FIRST = (Document.created_at.desc(), Document.id.desc())
+# What a row of the list shows: not the read text, lines or sources, which can be long and
+# would be read (and sorted, for a search) for nothing.
+LISTED = (Document.id, Document.created_at, Document.status, Document.supplier_name,
+          Document.number, Document.filename, Document.issue_date, Document.total_cents,
+          Document.currency, Document.source, Document.source_detail, Document.warnings)
+
+
+def documents(status: str, search: str):
+    """The documents with this status ("" for every open one) matching the search, newest
+    first. A status filter is a look-up on the (status, created_at, id) index."""
+    query = Document.select(*LISTED).order_by(*NEWEST_FIRST)
+    if status in {s.value for s in DocumentStatus}:
+        query = query.where(Document.status == DocumentStatus(status))
+    else:
+        query = query.where(Document.status != DocumentStatus.ARCHIVED)
+    if search.strip():
+        query = query.where(_matching(search))
+    return query
+
+
+def _full_text() -> bool:
+    return isinstance(db.obj, SqliteDatabase)
+
+
+def _matching(search: str):
+    """The condition a document meets when it matches every word of the search."""
+    if not _full_text():
+        return (Document.supplier_name.contains(search) | Document.number.contains(search)
+                | Document.filename.contains(search))
+    words = fts_query(search)
+    if not words:  # only punctuation: FTS5 refuses an empty query, and nothing matches
+        return SQL("0 = 1")
+    # "id + 0" keeps SQLite from starting at the matches and sorting them all (16 ms for
+    # a word in every document, at 10,000): it walks the list's own newest-first index
+    # instead, checks each row against the matches, and stops once a page is full.
+    return (Document.id + 0).in_(SQL("(SELECT rowid FROM document_search WHERE "
+                                     "document_search MATCH ?)", [words]))
+
+
+def fts_query(search: str) -> str:
+    """What a person typed as an FTS5 query: every word required, each matched by its
+    beginning, `ovh FR-20` -> `"ovh"* "FR-20"*`.
+
+    Each word becomes a quoted string (a quote inside is doubled), so nothing typed is read
+    as FTS syntax: AND, OR, NOT, NEAR, column filters, parentheses and stars stay plain
+    text. Words with no letter or digit are dropped, since their empty phrase would match
+    nothing and so hide every result.
+    """
+    # Control characters out first: FTS5 reads a NUL as the end of the query.
+    search = "".join(char if char.isprintable() else " " for char in search)
+    words = [word for word in search.split() if any(char.isalnum() for char in word)]
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)

@@ -58,6 +58,7 @@ def create_app(test_config=None) -> Flask:
     _add_security_headers(app)
     _configure_logging()
     open_database(app.config)
+    _count_queries(app)
     _RequestConnection(app, db.obj, excluded_routes=("static",))
     csrf.init_app(app)
     htmx.init_app(app)
@@ -76,6 +77,31 @@ def create_app(test_config=None) -> Flask:
         _prepare_database(app)
     config_layers.make_data_private(app.config["DATA_DIR"])
     return app
+
+
+def _count_queries(app: Flask) -> None:
+    """With COUNT_QUERIES on, every response says how many SQL statements its request ran
+    (`X-Query-Count`) and how long SQL took (`X-Query-Time-Ms`): what `bench.scale` and the
+    query-count test read. Off by default; a streamed body's statements come after the
+    headers and are not in them."""
+    from models import query_count
+
+    if not query_count.enabled(app.config.get("COUNT_QUERIES")):
+        return
+    query_count.install(db.obj)
+    app.teardown_request(lambda error: query_count.stop())
+
+    @app.before_request
+    def query_count_start():
+        query_count.start()  # returns nothing: a value here would be taken as the response
+
+    @app.after_request
+    def query_count_headers(response):
+        tally = query_count.current()
+        if tally is not None:
+            response.headers["X-Query-Count"] = str(tally.count)
+            response.headers["X-Query-Time-Ms"] = f"{tally.milliseconds:.2f}"
+        return response
 
 
 def _harden_sessions(app: Flask) -> None:
@@ -152,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
         documents,
         health,
         jobs,
+        pickers,
         review,
         rules,
         settings,
@@ -162,7 +189,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedIntConverter  # huge ids are 404, not 500
     for module in (auth, connections, settings, users, audit, health, jobs, bank, rules,
-                   documents, suppliers, review):
+                   documents, suppliers, review, pickers):
         app.register_blueprint(module.bp)
     csrf.exempt(health.bp)
 

@@ -48,6 +48,9 @@ class ZohoConnection(BaseModel):
     connected_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     connected_at = DateTimeField(null=True)
     last_list_refresh_at = DateTimeField(null=True)
+    # How many usable records each cached list holds, written by the refresh as it finishes
+    # each list, for the Connections page: {"organization_id": ..., "counts": {label: n}}.
+    list_counts = JSONField(default=dict)
     problem = TextField(default="")
 
     @classmethod
@@ -146,6 +149,32 @@ class ZohoContact(CachedRecord):
     # Learned by Bookbridge from documents matched to this contact, never sent by Zoho, so
     # the list refresh leaves it alone: {"vat": [...], "registration": [...], "iban": [...]}.
     identifiers = JSONField(default=dict)
+    # name and company_name as supplier recognition compares them (its fold_name: no case,
+    # accents, punctuation or legal form), so recognising a supplier by name is an index
+    # look-up. Written with the names by the list refresh (services/lists.py).
+    name_key = CharField(default="")
+    company_key = CharField(default="")
+
+    class Meta:
+        indexes = (
+            (("organization_id", "zoho_id"), True),
+            (("organization_id", "name_key"), False),
+            (("organization_id", "company_key"), False),
+        )
+
+
+class ZohoContactIdentifier(BaseModel):
+    """One identifier a contact is known by (VAT number, company registration number,
+    IBAN), folded as recognition compares them: from Zoho's VAT number or learned from
+    documents (ZohoContact.identifiers). Derived from those two, rewritten whenever they
+    change, so recognising a supplier by its VAT number is an index look-up."""
+
+    contact = ForeignKeyField(ZohoContact, backref="identifier_rows", on_delete="CASCADE")
+    kind = CharField()  # vat, registration, iban
+    value = CharField()
+
+    class Meta:
+        indexes = ((("kind", "value"), False),)
 
 
 class ZohoItem(CachedRecord):

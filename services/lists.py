@@ -9,9 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from peewee import chunked
+
 from models import (
     ZohoAccount,
     ZohoBankAccount,
+    ZohoConnection,
     ZohoContact,
     ZohoCurrency,
     ZohoItem,
@@ -19,6 +22,7 @@ from models import (
     db,
     utcnow,
 )
+from services.supplier_recognition import fold_name, index_identifiers
 
 
 def _decimal(value):
@@ -48,11 +52,23 @@ VAT_FIELDS = ("vat_reg_no", "tax_reg_no", "gst_no")
 
 def _contact(record):
     vat = next((str(record[name]) for name in VAT_FIELDS if record.get(name)), "")
-    return {"zoho_id": record["contact_id"], "name": record.get("contact_name", ""),
+    name, company_name = record.get("contact_name", ""), record.get("company_name") or ""
+    return {"zoho_id": record["contact_id"], "name": name,
             "contact_type": record.get("contact_type", ""),
-            "company_name": record.get("company_name") or "", "email": record.get("email") or "",
+            "company_name": company_name, "email": record.get("email") or "",
             "currency_code": record.get("currency_code") or "", "vat_number": vat[:64],
-            "is_active": record.get("status", "active") == "active"}
+            "is_active": record.get("status", "active") == "active",
+            # as supplier recognition compares names, for its index look-ups
+            "name_key": fold_name(name), "company_key": fold_name(company_name)}
+
+
+def _index_contacts(organization_id: str, zoho_ids: list[str]) -> None:
+    """The stored page's contacts are known by their (maybe new) VAT numbers: rewrite their
+    identifier rows, with what Bookbridge learned of them, for supplier recognition."""
+    index_identifiers(ZohoContact.select(ZohoContact.id, ZohoContact.vat_number,
+                                         ZohoContact.identifiers)
+                      .where(ZohoContact.organization_id == organization_id,
+                             ZohoContact.zoho_id.in_(zoho_ids)))
 
 
 def _item(record):
@@ -83,6 +99,8 @@ class CachedList:
     model: type
     pages: Callable  # client -> iterator of pages
     to_row: Callable  # Zoho record -> row fields
+    # (organization_id, zoho ids) -> None: keeps what is derived from a stored page
+    after_page: Callable | None = None
 
 
 CACHED_LISTS = (
@@ -90,7 +108,7 @@ CACHED_LISTS = (
                lambda client: client.iter_chart_of_accounts(), _account),
     CachedList("taxes", "Taxes", ZohoTax, lambda client: client.iter_taxes(), _tax),
     CachedList("contacts", "Contacts", ZohoContact,
-               lambda client: client.iter_contacts(), _contact),
+               lambda client: client.iter_contacts(), _contact, _index_contacts),
     CachedList("items", "Items", ZohoItem, lambda client: client.iter_items(), _item),
     CachedList("currencies", "Currencies", ZohoCurrency,
                lambda client: client.iter_currencies(), _currency),
@@ -112,6 +130,7 @@ def refresh(client, organization_id: str, report: Callable[[str, dict, int], Non
             step_counts["fetched"] += len(page)
             report(f"{cached.label}", counts, percent)
         step_counts["removed"] = _mark_removed(cached.model, organization_id, started)
+        _store_count(organization_id, cached)
     return counts
 
 
@@ -136,6 +155,8 @@ def _store_page(cached: CachedList, organization_id: str, page: list[dict], seen
          .on_conflict(conflict_target=[model.organization_id, model.zoho_id],
                       preserve=[model._meta.fields[name] for name in update_fields])
          .execute())
+        if cached.after_page is not None:
+            cached.after_page(organization_id, ids)
     return len(rows) - known
 
 
@@ -153,6 +174,44 @@ def summary(counts: dict) -> str:
     return ", ".join(f"{value['fetched']} {labels[key]}" for key, value in counts.items())
 
 
-def cached_counts(organization_id: str) -> dict:
-    """How many usable records each list holds, for the Connections page."""
-    return {c.label: c.model.usable(organization_id).count() for c in CACHED_LISTS}
+def rebuild_derived(organization_id: str) -> None:
+    """Compute again what the refresh derives from the lists it stores (the contacts' name
+    keys and identifier rows, the lists' counts), for rows written another way: the scale
+    bench fills the lists through the models."""
+    contacts = list(ZohoContact.select().where(ZohoContact.organization_id == organization_id))
+    for contact in contacts:
+        contact.name_key, contact.company_key = (fold_name(contact.name),
+                                                 fold_name(contact.company_name))
+    with db.atomic():
+        ZohoContact.bulk_update(contacts, [ZohoContact.name_key, ZohoContact.company_key],
+                                batch_size=200)
+        for page in chunked(contacts, 200):
+            index_identifiers(page)
+    for cached in CACHED_LISTS:
+        _store_count(organization_id, cached)
+
+
+def _count(organization_id: str, cached: CachedList) -> int:
+    return cached.model.usable(organization_id).count()
+
+
+def _store_count(organization_id: str, cached: CachedList) -> None:
+    """Keep the list's usable count on the connection, once the refresh has stored its pages
+    and marked what Zoho no longer returns (so a removal lowers it)."""
+    connection = ZohoConnection.current()
+    stored = connection.list_counts or {}
+    if stored.get("organization_id") != organization_id:
+        stored = {"organization_id": organization_id, "counts": {}}
+    stored["counts"][cached.label] = _count(organization_id, cached)
+    ZohoConnection.update(list_counts=stored).where(
+        ZohoConnection.id == connection.id).execute()
+
+
+def cached_counts(connection: ZohoConnection) -> dict:
+    """How many usable records each list holds, for the Connections page: as the last
+    refresh stored them, counted only for a list no refresh of this organisation has."""
+    stored = connection.list_counts or {}
+    counts = (stored.get("counts", {})
+              if stored.get("organization_id") == connection.organization_id else {})
+    return {c.label: counts[c.label] if c.label in counts
+            else _count(connection.organization_id, c) for c in CACHED_LISTS}

@@ -8,12 +8,19 @@ is recognised by its beginning.
 
 Zoho's contact list carries no VAT number in most editions, so Bookbridge also learns the
 identifiers of each contact from the documents a person or a publish tied to it.
+
+Every comparison is an index look-up, whatever the number of contacts: each contact's names
+are stored folded (`ZohoContact.name_key`, `company_key`) and each identifier it is known by
+is a `ZohoContactIdentifier` row. Recognising by name reads only the contacts holding the
+keys in question (the name read, its beginnings, the supplier rules' names).
 """
 
+import functools
 import re
 import unicodedata
 
-from models import Document, SupplierRule, ZohoConnection, ZohoContact
+from models import Document, SupplierRule, ZohoConnection, ZohoContact, db
+from models.zoho import ZohoContactIdentifier
 
 # Legal forms dropped from names before comparing them (after folding: no dots, lower case).
 LEGAL_FORMS = frozenset("""
@@ -33,6 +40,7 @@ HOW = {"vat": "VAT number", "registration": "company registration number", "iban
        "name": "name", "alias": "supplier rule alias", "beginning": "beginning of the name"}
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and pages fold the same few hundred names
 def fold_name(name: str) -> str:
     """'Papeterie Martin S.A.R.L.' -> 'papeterie martin': no case, accents, punctuation or
     legal form."""
@@ -63,11 +71,12 @@ def document_ids(document: Document) -> dict[str, str]:
     return {kind: value for kind, value in ids.items() if len(value) >= 5}
 
 
-def contact_ids(contact: ZohoContact) -> dict[str, set[str]]:
-    """Every identifier known for a contact: from Zoho and learned from documents."""
-    known = {kind: {fold_id(kind, value) for value in (contact.identifiers or {}).get(kind, [])}
+def known_ids(vat_number: str, identifiers: dict | None) -> dict[str, set[str]]:
+    """Every identifier known for a contact, folded: its VAT number from Zoho (a French one
+    also gives the SIREN) and those learned from documents."""
+    known = {kind: {fold_id(kind, value) for value in (identifiers or {}).get(kind, [])}
              for kind in KINDS}
-    vat = fold_id("vat", contact.vat_number)
+    vat = fold_id("vat", vat_number)
     if vat:
         known["vat"].add(vat)
         if re.fullmatch(r"FR\w{2}\d{9}", vat):
@@ -75,29 +84,55 @@ def contact_ids(contact: ZohoContact) -> dict[str, set[str]]:
     return known
 
 
-def candidates(kind: str = "cost") -> list[ZohoContact]:
-    """The usable cached contacts a document of this kind may belong to."""
+def contact_ids(contact: ZohoContact) -> dict[str, set[str]]:
+    """Every identifier known for a contact: from Zoho and learned from documents."""
+    return known_ids(contact.vat_number, contact.identifiers)
+
+
+def index_identifiers(contacts) -> None:
+    """Rewrite the `ZohoContactIdentifier` rows of these contacts from their VAT number and
+    learned identifiers: after the list refresh stored them, and after `learn`."""
+    contacts = list(contacts)
+    rows = [{"contact": contact.id, "kind": kind, "value": value}
+            for contact in contacts for kind, values in contact_ids(contact).items()
+            for value in sorted(values) if value]
+    with db.atomic():
+        ZohoContactIdentifier.delete().where(
+            ZohoContactIdentifier.contact.in_([contact.id for contact in contacts])).execute()
+        if rows:
+            ZohoContactIdentifier.insert_many(rows).execute()
+
+
+def candidates(kind: str = "cost"):
+    """The usable cached contacts a document of this kind may belong to (a query: narrow it
+    before reading it)."""
     org = ZohoConnection.current().organization_id
     wanted = "vendor" if kind == "cost" else "customer"
-    return list(ZohoContact.usable(org).where(ZohoContact.contact_type == wanted))
+    return ZohoContact.usable(org).where(ZohoContact.contact_type == wanted)
+
+
+def _known_as(contacts, kind: str, value: str):
+    """Those of these contacts known by this identifier. A join from the identifier's index,
+    so SQLite starts there rather than with every contact of the organisation."""
+    return (contacts.join(ZohoContactIdentifier,
+                          on=(ZohoContactIdentifier.contact == ZohoContact.id))
+            .where(ZohoContactIdentifier.kind == kind, ZohoContactIdentifier.value == value))
 
 
 def recognise(document: Document) -> tuple[ZohoContact | None, dict]:
     """The contact this document's supplier is, and how it was recognised:
     (contact, {"by": "vat", "value": "FR..."}); (None, {}) when nothing fits for sure."""
-    contacts = candidates(document.kind)
-    if not contacts:
-        return None, {}
     ids = document_ids(document)
     for kind in KINDS:
         if kind in ids:
-            found = [c for c in contacts if ids[kind] in contact_ids(c)[kind]]
+            found = list(_known_as(candidates(document.kind), kind, ids[kind]).limit(2))
             if len(found) == 1:
                 return found[0], {"by": kind, "value": ids[kind]}
-    return _by_name(document.supplier_name, contacts)
+    return _by_name(document.supplier_name, document.kind)
 
 
-def _names(contacts: list[ZohoContact]) -> dict[str, tuple[ZohoContact, str]]:
+def _names(contacts: list[ZohoContact], rules: list[SupplierRule]
+           ) -> dict[str, tuple[ZohoContact, str]]:
     """Folded name -> (contact, "name" or "alias"); a name two contacts share is left out."""
     by_id = {contact.zoho_id: contact for contact in contacts}
     names: dict[str, tuple[ZohoContact, str]] = {}
@@ -115,7 +150,7 @@ def _names(contacts: list[ZohoContact]) -> dict[str, tuple[ZohoContact, str]]:
         add(contact.name, contact, "name")
         if contact.company_name:
             add(contact.company_name, contact, "name")
-    for rule in SupplierRule.select():
+    for rule in rules:
         contact = by_id.get(rule.contact_id or "") or names.get(fold_name(rule.name),
                                                                  (None,))[0]
         if contact is not None:
@@ -124,12 +159,46 @@ def _names(contacts: list[ZohoContact]) -> dict[str, tuple[ZohoContact, str]]:
     return {key: value for key, value in names.items() if key not in ambiguous}
 
 
-def _by_name(supplier_name: str, contacts: list[ZohoContact]) -> tuple[ZohoContact | None,
-                                                                         dict]:
+def _rule_names(rule: SupplierRule) -> set[str]:
+    return {fold_name(name) for name in [rule.name, *(rule.aliases or [])]} - {""}
+
+
+def _beginnings(read: str) -> set[str]:
+    """The beginnings of a folded name that the rest of it shows to be the document's own
+    words: "ovhcloud facture n fr 1107" -> {"ovhcloud"}."""
+    return {read[:where] for where, character in enumerate(read)
+            if character == " " and DOCUMENT_WORDS.match(read[where:].strip())}
+
+
+def _by_name(supplier_name: str, kind: str) -> tuple[ZohoContact | None, dict]:
     read = fold_name(supplier_name)
     if not read:
         return None, {}
-    names = _names(contacts)
+    # Only what can decide is read: the supplier rules with a name that is the name read or
+    # one of its beginnings; every contact holding one of those keys (so a shared name is
+    # seen to be shared) or one of those rules' names; the rules' own contacts. _names over
+    # them answers as over every contact and rule. (No other rule can matter: a rule's name
+    # is never another rule's alias, validation refuses it.)
+    deciding = {read, *_beginnings(read)}
+    rules = [rule for rule in SupplierRule.select(
+        SupplierRule.id, SupplierRule.name, SupplierRule.aliases, SupplierRule.contact_id)
+        .order_by(SupplierRule.id) if _rule_names(rule) & deciding]
+    keys = deciding | {fold_name(rule.name) for rule in rules}
+    org = ZohoConnection.current().organization_id
+
+    def holding(condition):  # one index each: SQLite reads an OR of them row by row
+        return ZohoContact.select(ZohoContact.id).where(ZohoContact.organization_id == org,
+                                                        condition)
+
+    wanted = (holding(ZohoContact.name_key.in_(keys))
+              | holding(ZohoContact.company_key.in_(keys))
+              | holding(ZohoContact.zoho_id.in_([rule.contact_id for rule in rules
+                                                 if rule.contact_id])))
+    contacts = list(candidates(kind).where(ZohoContact.id.in_(wanted))
+                    .order_by(ZohoContact.name, ZohoContact.id))
+    if not contacts:
+        return None, {}
+    names = _names(contacts, rules)
     if read in names:
         contact, how = names[read]
         return contact, {"by": how, "value": supplier_name.strip()}
@@ -162,16 +231,18 @@ def learn(document: Document, contact_id: str) -> list[str]:
                                       ZohoContact.zoho_id == contact_id)
     if contact is None:
         return []
-    others = [c for c in candidates(document.kind) if c.zoho_id != contact_id]
+    others = candidates(document.kind).where(ZohoContact.zoho_id != contact_id)
     known = contact_ids(contact)
     identifiers = {kind: list(values) for kind, values in (contact.identifiers or {}).items()}
     learned = []
     for kind, value in document_ids(document).items():
-        if value in known[kind] or any(value in contact_ids(c)[kind] for c in others):
+        if value in known[kind] or _known_as(others, kind, value).exists():
             continue
         identifiers.setdefault(kind, []).append(value)
         learned.append(kind)
     if learned:
-        contact.identifiers = identifiers
-        contact.save(only=[ZohoContact.identifiers])
+        with db.atomic():
+            contact.identifiers = identifiers
+            contact.save(only=[ZohoContact.identifiers])
+            index_identifiers([contact])
     return learned

@@ -43,7 +43,7 @@ def index():
         configured=zoho.is_configured(current_app.config),
         data_centres=DATA_CENTRES,
         refresh_job=list_refresh_latest(),
-        list_counts=lists.cached_counts(connection.organization_id),
+        list_counts=lists.cached_counts(connection),
         settings=settings,
         settings_form=form,
         taxes={t.zoho_id: t for t in ZohoTax.select().where(

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, render_template, request
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
-from models import CategorisationRule, ZohoAccount, ZohoConnection, ZohoContact, ZohoTax
+from models import CategorisationRule, ZohoAccount, ZohoConnection, ZohoTax
 from services import bank_rules
 from views.helpers import see_other
 
@@ -16,11 +16,11 @@ CONDITION_SLOTS = 3
 
 
 def _choices() -> dict:
+    """What the form offers. Accounts and contacts (thousands) are pickers that fetch their
+    matches (views/pickers.py); taxes are an organisation's few, so they stay a <select>."""
     org = ZohoConnection.current().organization_id
     return {
-        "zoho_accounts": list(ZohoAccount.usable(org)),
         "zoho_taxes": list(ZohoTax.usable(org)),
-        "zoho_contacts": list(ZohoContact.usable(org)),
         "text_fields": bank_rules.TEXT_FIELDS,
         "operators": bank_rules.OPERATORS,
         "slots": range(CONDITION_SLOTS),
@@ -68,12 +68,19 @@ def _fields_from(form) -> dict:
 @login_required
 def rule_list():
     rules = list(bank_rules.ordered())
-    recent = bank_rules.recent_lines()
-    previews = {rule.id: bank_rules.preview(rule, recent) for rule in rules}
-    names = {a.zoho_id: a.name for a in ZohoAccount.select(ZohoAccount.zoho_id, ZohoAccount.name)}
+    previews = bank_rules.previews(rules)
+    names = _account_names({rule.zoho_account_id for rule in rules})
     return render_template("rules/index.html", rules=rules, previews=previews,
                            account_names=names, rule=None,
                            pattern_problem=bank_rules.pattern_problem, **_choices())
+
+
+def _account_names(zoho_ids: set[str]) -> dict:
+    """zoho id -> name of the accounts the rules use (not the whole chart of accounts)."""
+    org = ZohoConnection.current().organization_id
+    query = (ZohoAccount.select(ZohoAccount.zoho_id, ZohoAccount.name)
+             .where(ZohoAccount.organization_id == org, ZohoAccount.zoho_id.in_(zoho_ids)))
+    return {account.zoho_id: account.name for account in query}
 
 
 @bp.get("/<int:rule_id>")

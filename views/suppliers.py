@@ -27,25 +27,30 @@ def _template_helpers() -> dict:
 
 
 def _choices() -> dict:
+    """What the form offers. Vendors and accounts (thousands) are pickers that fetch their
+    matches (views/pickers.py); taxes and bank accounts are an organisation's few, so they
+    stay <select>s."""
     org = ZohoConnection.current().organization_id
     return {
-        "zoho_accounts": list(ZohoAccount.usable(org)),
         "zoho_taxes": list(ZohoTax.usable(org)),
-        "zoho_vendors": list(ZohoContact.usable(org).where(
-            ZohoContact.contact_type == "vendor")),
         "paid_through": list(ZohoBankAccount.usable(org)),
         "payments": supplier_rules.PAYMENTS,
         "auto_publish_note": supplier_rules.AUTO_PUBLISH_NEEDS_CATEGORY,
     }
 
 
-def _names() -> dict:
-    """zoho id -> name across the cached lists of the current organisation."""
+def _names(rules) -> dict:
+    """zoho id -> name of what these rules refer to, across the cached lists of the current
+    organisation (one query per list, whatever the size of the lists)."""
     org = ZohoConnection.current().organization_id
     names = {}
-    for model in (ZohoContact, ZohoBankAccount, ZohoTax, ZohoAccount):
-        names.update({row.zoho_id: row.name for row in model.select(model.zoho_id, model.name)
-                      .where(model.organization_id == org)})
+    for model, field in ((ZohoContact, "contact_id"), (ZohoBankAccount, "paid_through_account_id"),
+                         (ZohoTax, "tax_id"), (ZohoAccount, "account_id")):
+        # Each list is asked only for the ids of its own field (always asked, so a page runs
+        # as many queries whatever its rules hold).
+        wanted = {getattr(rule, field) for rule in rules} - {None, ""}
+        names.update(model.select(model.zoho_id, model.name).where(
+            model.organization_id == org, model.zoho_id.in_(wanted)).tuples())
     return names
 
 
@@ -77,7 +82,7 @@ def _fields_from(form) -> dict:
 
 def describe(rule: SupplierRule, names: dict | None = None) -> str:
     """What the rule does to a document, in one sentence."""
-    names = _names() if names is None else names
+    names = _names([rule]) if names is None else names
     parts = []
     if rule.account_id:
         parts.append(f"category {names.get(rule.account_id, rule.account_id)}")
@@ -103,7 +108,8 @@ def describe(rule: SupplierRule, names: dict | None = None) -> str:
 def supplier_list():
     rules = list(supplier_rules.ordered())
     return render_template("suppliers/index.html", rules=rules,
-                           coverage=supplier_rules.coverage(rules), names=_names(), rule=None,
+                           coverage=supplier_rules.coverage(rules), names=_names(rules),
+                           rule=None,
                            **_choices())
 
 
@@ -112,7 +118,7 @@ def supplier_list():
 def supplier_edit(rule_id):
     rule = get_object_or_404(SupplierRule, SupplierRule.id == rule_id)
     return render_template("suppliers/edit.html", rule=rule,
-                           covered=len(supplier_rules.covered(rule)), **_choices())
+                           covered=supplier_rules.covered_count(rule), **_choices())
 
 
 @bp.get("/auto-publish")

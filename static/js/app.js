@@ -2,30 +2,96 @@
 (function () {
   "use strict";
 
-  // A filter box above long selects (cached Zoho lists): type to narrow the options.
-  function searchable(select) {
-    if (select.dataset.enhanced) return;
-    select.dataset.enhanced = "yes";
-    var box = document.createElement("input");
-    box.type = "search";
-    box.placeholder = "Type to filter…";
-    box.className = "select-filter";
-    box.setAttribute("aria-label", "Filter " + (select.getAttribute("aria-label") || select.name));
-    box.addEventListener("input", function () {
-      var needle = box.value.trim().toLowerCase();
-      Array.prototype.forEach.call(select.options, function (option) {
-        option.hidden = needle !== "" && option.value !== "" &&
-          option.text.toLowerCase().indexOf(needle) === -1;
-      });
-    });
-    box.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") {
+  // A picker (templates/_picker.html): a combobox whose matches htmx fetches into a listbox.
+  // Arrows move, Enter or a click picks, Escape gives back the chosen value; the hidden input
+  // holds the chosen id and fires "change" when it changes. Leaving the box with text that
+  // was not picked puts the chosen name back; leaving it empty clears the choice.
+  function picker(box) {
+    if (box.dataset.enhanced) return;
+    box.dataset.enhanced = "yes";
+    var input = box.querySelector("[role=combobox]");
+    var hidden = box.querySelector("input[type=hidden]");
+    var chosen = input.value;  // the name of what the hidden input holds
+    input.readOnly = false;
+
+    // The listbox is swapped on every search, so look it up each time.
+    function list() { return document.getElementById(input.getAttribute("aria-controls")); }
+    function isOpen() { return !list().hidden; }
+    function options() {
+      return Array.prototype.slice.call(list().querySelectorAll("[role=option]:not([aria-disabled=true])"));
+    }
+    function active() { return list().querySelector("[role=option][aria-selected=true]"); }
+    function open() {
+      if (!list().children.length) return;
+      list().hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+    function close() {
+      list().hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+    function highlight(option) {
+      var current = active();
+      if (current) current.setAttribute("aria-selected", "false");
+      option.setAttribute("aria-selected", "true");
+      input.setAttribute("aria-activedescendant", option.id);
+      option.scrollIntoView({ block: "nearest" });
+    }
+    function move(step) {
+      var all = options();
+      if (!all.length) return;
+      open();
+      var index = all.indexOf(active()) + step;
+      highlight(all[Math.max(0, Math.min(all.length - 1, index))]);
+    }
+    function choose(value, name) {
+      var changed = hidden.value !== value;
+      hidden.value = value;
+      input.value = chosen = name;
+      close();
+      if (changed) hidden.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         event.preventDefault();
-        var first = Array.prototype.find.call(select.options, function (o) { return !o.hidden && o.value; });
-        if (first) { select.value = first.value; select.focus(); }
+        move(event.key === "ArrowDown" ? 1 : -1);
+      } else if (event.key === "Enter" && isOpen()) {
+        event.preventDefault();  // picking is not submitting the form
+        var all = options();
+        var pick = active() || (all.length === 1 ? all[0] : null);
+        if (pick) choose(pick.dataset.value, pick.dataset.label);
+      } else if (event.key === "Escape" && isOpen()) {
+        event.preventDefault();
+        input.value = chosen;
+        close();
       }
     });
-    select.parentNode.insertBefore(box, select);
+    input.addEventListener("focus", function () { input.select(); });
+    input.addEventListener("blur", function () {
+      close();
+      if (input.value.trim() === "") {
+        if (hidden.value) choose("", "");
+      } else {
+        input.value = chosen;
+      }
+    });
+    // Unchanged text (the chosen name, shown on focus) browses the list from the start.
+    input.addEventListener("htmx:configRequest", function (event) {
+      if (input.value === chosen) event.detail.parameters.q = "";
+    });
+    box.addEventListener("htmx:afterSwap", function () {
+      if (document.activeElement === input) open(); else close();
+    });
+    // A press on the list must not blur the box before the click picks.
+    box.addEventListener("mousedown", function (event) {
+      if (event.target.closest("[role=listbox]")) event.preventDefault();
+    });
+    box.addEventListener("click", function (event) {
+      var option = event.target.closest("[role=option]:not([aria-disabled=true])");
+      if (option) choose(option.dataset.value, option.dataset.label);
+    });
   }
 
   // Drag and drop onto the upload area sends the files at once.
@@ -57,7 +123,7 @@
   }, true);
 
   function enhance(root) {
-    root.querySelectorAll("select[data-search]").forEach(searchable);
+    root.querySelectorAll("[data-picker]").forEach(picker);
     root.querySelectorAll("form.dropzone").forEach(dropzone);
   }
 

@@ -16,6 +16,28 @@ from tests.sandbox_server import SandboxServer
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
+def pick(form, label: str, typed: str, expected: str, shot: str | None = None) -> None:
+    """Choose in a searchable picker as a person does, with the keyboard only: type a few
+    letters, arrow down to the first match, Enter."""
+    box = form.get_by_role("combobox", name=label)
+    box.focus()
+    box.press("Control+a")  # typing replaces what is shown
+    box.press_sequentially(typed)
+    listbox = form.get_by_role("listbox")
+    # The matches of what was typed (not the first page of the list shown on focus).
+    expect(listbox.get_by_role("option").first).to_have_attribute("data-label", expected)
+    expect(box).to_have_attribute("aria-expanded", "true")
+    box.press("ArrowDown")
+    first = listbox.get_by_role("option").first
+    expect(first).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", first.get_attribute("id"))
+    if shot:
+        screenshot(form.page, shot)
+    box.press("Enter")
+    expect(box).to_have_value(expected)
+    expect(box).to_have_attribute("aria-expanded", "false")
+
+
 def test_upload_review_fix_a_field_and_publish(page, tmp_path):
     sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     consent_and_pick(page, "connect-button", "Atelier Lumière SAS")
@@ -33,10 +55,20 @@ def test_upload_review_fix_a_field_and_publish(page, tmp_path):
 
     page.get_by_role("link", name="Imprimerie Nouvelle SARL").click()
     form = page.locator("#document-form")
-    form.locator("select[name=account_id]").select_option(index=1)
+    pick(form, "Category", "fournitures", "606400 Fournitures administratives",
+         shot="27-picker")
+    category = form.get_by_role("combobox", name="Category")
+    category.press("Control+a")
+    category.press_sequentially("locations")
+    expect(form.get_by_role("option", name=re.compile("Locations")).first).to_be_visible()
+    category.press("Escape")  # changed one's mind: the chosen category comes back
+    expect(category).to_have_value("606400 Fournitures administratives")
+    expect(form.get_by_role("listbox")).to_have_count(0)  # none left open
     form.locator("input[name=number]").fill("FAC-2026-0042")
     form.locator("#document-save").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(form.get_by_role("combobox", name="Category")).to_have_value(
+        "606400 Fournitures administratives")  # saved, and shown by name
     screenshot(page, "21-review")
 
     page.locator("#publish-button").click()
@@ -89,7 +121,10 @@ def test_the_cafe_receipt_warns_about_its_tax_and_publishes_the_vat_it_shows(
     page.get_by_role("link", name="Suppliers").click()
     form = page.locator("#supplier-form")
     form.locator("input[name=name]").fill("Café Richard")
-    form.locator("select[name=account_id]").select_option(index=1)
+    auto_publish = form.locator("input[name=auto_publish]")
+    expect(auto_publish).to_be_disabled()  # needs a category
+    pick(form, "Category", "consommables", "602200 Fournitures consommables")
+    expect(auto_publish).to_be_enabled()  # the picked category reached the server
     form.locator("select[name=tax_id]").select_option(label="TVA 20 %")
     form.locator("select[name=payment]").select_option("expense")
     form.locator("select[name=paid_through_account_id]").select_option(index=1)

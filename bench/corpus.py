@@ -375,7 +375,7 @@ def floor_of(table: dict) -> dict:
 def time_ocr(limit: int | None = None, out=sys.stdout) -> tuple[float, float]:
     """Seconds of bare Tesseract on each receipt as it is, against our whole OCR step
     (decode, normalise, Tesseract) on the same file, run one after the other, one process.
-    Same engine flags for both (languages, --psm 4, one thread)."""
+    Same engine flags for both (languages, --psm 6, one thread)."""
     import subprocess
 
     from services.extraction import ocr

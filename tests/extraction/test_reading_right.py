@@ -4,6 +4,7 @@ and OCR that normalises the image cheaply. Every document is made here, none is 
 
 import datetime
 import inspect
+import io
 import time
 from decimal import Decimal
 
@@ -288,6 +289,30 @@ def test_skew_is_found(angle):
     image = documents.receipt_image(angle=angle, noise=0)
 
     assert ocr.skew_angle(image) == pytest.approx(-angle, abs=0.5)
+
+
+def test_a_slight_slant_is_left_to_tesseract():
+    image = documents.receipt_image(angle=0.5, noise=0)
+
+    assert ocr.skew_angle(image) == 0.0  # rotating would only blur the letters
+
+
+def test_a_receipt_photographed_sideways_is_read():
+    ocr_or_skip()
+    sideways = documents.receipt_image().rotate(90, expand=True)
+    buffer = io.BytesIO()
+    sideways.save(buffer, format="PNG")
+
+    result = extract(buffer.getvalue(), "image/png", "sideways.png")
+
+    assert result.value("supplier_name") == "BOULANGERIE MARTIN"
+    assert (result.value("total"), result.value("issue_date")) == (
+        D("11.00"), datetime.date(2026, 3, 14))
+
+
+def test_gibberish_is_told_from_a_reading():
+    assert ocr.word_share("TOTAL RM 12.00\nCASH 20.00") > ocr.GIBBERISH_BELOW
+    assert ocr.word_share("OO 0 co — © Oo © oo © © + i\nCc > cn << im") < ocr.GIBBERISH_BELOW
 
 
 def test_deskew_is_cheap():

@@ -4,7 +4,8 @@
 
 Builds a large state (100,000 bank lines on 3 Qonto accounts, 10,000 documents, 91,000
 activity rows, 5,060 contacts, 1,153 accounts...; see bench/scale_state.py) and a small one
-(1/100), each in a temporary data directory through the models and the real migrations.
+(1/100 of the history and the Zoho lists, the same configuration: rules, taxes, users),
+each in a temporary data directory through the models and the real migrations.
 Then, per state, starts gunicorn as docker/web does with BOOKBRIDGE_COUNT_QUERIES=1, signs
 in over real HTTP with the login form's CSRF token, and requests each page (warm-up, then
 `--requests` times): wall time seen by the client over loopback (server time, for all
@@ -220,12 +221,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--factor", type=float, default=1.0,
-                        help="size of the large state (1.0: the sizes above); small is 1/100")
+                        help="size of the large state (1.0: the sizes above); "
+                             "small is 1/100 of its history")
     parser.add_argument("--keep", type=Path,
                         help="build the states in this folder and keep them")
     args = parser.parse_args()
     large_sizes = LARGE.scaled(args.factor)
-    sizes = {"small": large_sizes.scaled(0.01), "large": large_sizes}
+    sizes = {"small": large_sizes.scaled(0.01, keep=scale_state.CONFIGURATION),
+             "large": large_sizes}
     with tempfile.TemporaryDirectory() as workdir:
         root = args.keep or Path(workdir)
         results, loads = {}, {}

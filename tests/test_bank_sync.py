@@ -419,3 +419,22 @@ def test_lines_waiting_for_a_category_are_the_newest_hundred_with_the_total(clie
     sql, params = plan.sql()
     steps = " ".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
     assert "banktransaction_receipts_waiting" in steps and "TEMP B-TREE" not in steps
+
+
+def test_a_long_waiting_list_is_counted_up_to_a_thousand(client, auth, admin):
+    """Beyond 1,000 the page says so instead of counting every line on each visit."""
+    auth.login()
+    account = QontoAccount.create(qonto_id="acc-many-waiting", name="Compte courant")
+    first = datetime.date(2025, 1, 1)
+    BankTransaction.insert_many([
+        {"account": account.id, "qonto_id": f"w-{n}", "status": "completed", "side": "debit",
+         "amount_cents": 500 + n, "label": f"Ticket {n}", "qonto_updated_at": utcnow(),
+         "booking_date": first + datetime.timedelta(days=n % 300),
+         "push_state": PushState.PUSHED, "attachment_ids": ["receipt"],
+         "zoho_status": "uncategorized"} for n in range(1001)]).execute()
+    page = client.get("/bank/").text
+    assert "More than 1,000 lines with receipts wait for a category; the newest 100" in page
+    BankTransaction.delete().where(BankTransaction.qonto_id == "w-0").execute()
+    page = client.get("/bank/").text
+    assert "1,000 lines with receipts wait for a category" in page
+    assert "More than" not in page

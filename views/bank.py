@@ -26,8 +26,10 @@ from views.helpers import admin_required, paginate, see_other
 from views.jobs import job_banner
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
-# Lines shown in the "waiting for a category" table; the total is said above it.
+# Lines shown in the "waiting for a category" table; the total is said above it, counted
+# up to WAITING_COUNTED (beyond, "more than 1,000": an exact count would read them all).
 WAITING_SHOWN = 100
+WAITING_COUNTED = 1000
 
 
 def card_context(config) -> dict:
@@ -201,11 +203,15 @@ def sync_history():
                 .order_by(SyncFailure.id.desc()).limit(100))
     # Ordered, limited and counted in SQL on a partial index of just these lines.
     waiting = BankTransaction.receipts_waiting()
-    shown = list(waiting.order_by(BankTransaction.booking_date.desc(),
-                                  BankTransaction.id.desc()).limit(WAITING_SHOWN))
+    shown = list(waiting.select(BankTransaction.booking_date, BankTransaction.label,
+                                BankTransaction.side, BankTransaction.amount_cents,
+                                BankTransaction.currency, BankTransaction.attachment_ids)
+                 .order_by(BankTransaction.booking_date.desc(), BankTransaction.id.desc())
+                 .limit(WAITING_SHOWN))
     return render_template("bank/history.html", runs=runs.get_object_list(), pages=runs,
                            failures=failures, waiting=shown,
-                           waiting_total=waiting.count(),
+                           waiting_total=waiting.limit(WAITING_COUNTED + 1).count(),
+                           waiting_counted=WAITING_COUNTED,
                            qonto=QontoConnection.current())
 
 

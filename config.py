@@ -13,7 +13,7 @@ from pathlib import Path
 ENV_PREFIX = "BOOKBRIDGE_"
 
 # Environment values that are not strings.
-_BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY"}
+_BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY", "COUNT_QUERIES"}
 _INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS", "IMAP_PORT",
                  "READ_CONCURRENCY"}
 _FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT", "ZOHO_TIMEOUT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",
@@ -26,6 +26,8 @@ def _defaults(data_dir: Path) -> dict:
         "DATABASE": str(data_dir / "bookbridge.db"),
         "HTTPS": False,
         "HUEY_IMMEDIATE": False,
+        # X-Query-Count / X-Query-Time-Ms on every response (bench.scale reads them).
+        "COUNT_QUERIES": False,
         "PORT": 8000,
         # Zoho OAuth client; without an id the demo uses the sandbox.
         "ZOHO_CLIENT_ID": "",

@@ -31,6 +31,7 @@ from models import (  # noqa: E402
     StoredFile,
     SupplierRule,
     db,
+    query_count,
 )
 from services import duplicates  # noqa: E402
 from tests.conftest import csrf_token  # noqa: E402
@@ -43,59 +44,21 @@ START = datetime.date(2024, 11, 1)
 
 
 class SqlTimer:
-    """Seconds spent in SQL (statement and row fetches) while `running` is set."""
+    """Measures calls in SQL time and statements, with the tally the response headers use
+    (models.query_count), opened around each call instead of around a request."""
 
     def __init__(self, database):
-        self.seconds, self.count, self.running = 0.0, 0, False
-        run = database.execute_sql
-        timer = self
-
-        class Cursor:
-            def __init__(self, cursor):
-                self._cursor = cursor
-
-            def _timed(self, fetch, *args):
-                started = time.perf_counter()
-                try:
-                    return fetch(*args)
-                finally:
-                    timer.seconds += time.perf_counter() - started
-
-            def fetchone(self):
-                return self._timed(self._cursor.fetchone)
-
-            def fetchmany(self, *args):
-                return self._timed(self._cursor.fetchmany, *args)
-
-            def fetchall(self):
-                return self._timed(self._cursor.fetchall)
-
-            def __iter__(self):
-                return iter(self.fetchone, None)
-
-            def __getattr__(self, name):
-                return getattr(self._cursor, name)
-
-        def execute_sql(sql, params=None, *args, **kwargs):
-            if not timer.running:
-                return run(sql, params, *args, **kwargs)
-            started = time.perf_counter()
-            cursor = run(sql, params, *args, **kwargs)
-            timer.seconds += time.perf_counter() - started
-            timer.count += 1
-            return Cursor(cursor)
-
-        database.execute_sql = execute_sql
+        query_count.install(database)
 
     def measure(self, action) -> tuple[float, float, int]:
         """(SQL ms, wall ms, statements) of one call of `action`."""
-        self.seconds, self.count, self.running = 0.0, 0, True
+        tally = query_count.start()
         started = time.perf_counter()
         try:
             action()
         finally:
-            self.running = False
-        return self.seconds * 1000, (time.perf_counter() - started) * 1000, self.count
+            query_count.stop()
+        return tally.milliseconds, (time.perf_counter() - started) * 1000, tally.count
 
 
 def supplier(n: int) -> str:

@@ -515,6 +515,9 @@ PAGES = (
     Page("Connections", "/connections/"),
     Page("Connection settings", "/connections/settings/"),
     Page("Bank feed", "/bank/"),
+    Page("Bank lines", "/bank/lines/"),
+    # Labels are "CB <supplier>": the documents' search word is in some of them.
+    Page("Bank lines, search", "/bank/lines/?q={search}"),
     Page("Bank rules", "/bank/rules/"),
     Page("Bank rule edit", "/bank/rules/{bank_rule_id}"),
     Page("Activity", "/activity/"),

@@ -134,7 +134,9 @@ class CategorisationRule(BaseModel):
 
 
 class BankTransaction(BaseModel):
-    account = ForeignKeyField(QontoAccount, backref="transactions", on_delete="CASCADE")
+    # Indexed by the (account, booking_date, id) index below, which it starts.
+    account = ForeignKeyField(QontoAccount, backref="transactions", on_delete="CASCADE",
+                              index=False)
     qonto_id = CharField(unique=True)  # Qonto's UUID
     transaction_id = CharField(default="")  # Qonto's stable human id, sent to Zoho
     status = CharField(index=True)  # pending, completed, declined, reversed...
@@ -154,7 +156,7 @@ class BankTransaction(BaseModel):
     qonto_updated_at = DateTimeField()
     booking_date = DateField(index=True)  # calendar date in the account's time zone
     attachment_ids = JSONField(default=list)
-    push_state = EnumField(PushState, default=PushState.READY, index=True)
+    push_state = EnumField(PushState, default=PushState.READY)  # indexed below, leading
     push_batch = ForeignKeyField(PushBatch, null=True, backref="lines", on_delete="SET NULL")
     pushed_at = DateTimeField(null=True)
     zoho_transaction_id = CharField(null=True, index=True)
@@ -165,7 +167,11 @@ class BankTransaction(BaseModel):
     last_error = TextField(default="")
 
     class Meta:
-        indexes = ((("account", "push_state", "booking_date"), False),)
+        # The sync's per-account queue, then the transactions list's filters with its
+        # newest-first order (migration 0012).
+        indexes = ((("account", "push_state", "booking_date"), False),
+                   (("account", "booking_date", "id"), False),
+                   (("push_state", "booking_date", "id"), False))
 
     @classmethod
     def receipts_waiting(cls):

@@ -4,7 +4,7 @@ Search covers the supplier, the number, the file name and the total ("94.80" or 
 On SQLite it is the full-text index `document_search` (FTS5, kept by triggers from migration
 0009, its rowid the document id), matching words by their beginning, so "ovh fr-20" finds
 OVHcloud's FR-2026-0193. Any other database (PostgreSQL, not run yet) falls back to a
-case-insensitive substring match on the columns: that is the whole switch, `_full_text`.
+case-insensitive substring match on the columns: that is the whole switch, `full_text`.
 """
 
 from peewee import SQL, SqliteDatabase
@@ -32,13 +32,14 @@ def documents(status: str, search: str):
     return query
 
 
-def _full_text() -> bool:
+def full_text() -> bool:
+    """Whether the database has SQLite's FTS5 tables (the bank lines search asks too)."""
     return isinstance(db.obj, SqliteDatabase)
 
 
 def _matching(search: str):
     """The condition a document meets when it matches every word of the search."""
-    if not _full_text():
+    if not full_text():
         return (Document.supplier_name.contains(search) | Document.number.contains(search)
                 | Document.filename.contains(search))
     words = fts_query(search)

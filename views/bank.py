@@ -21,8 +21,8 @@ from models import (
     ZohoConnection,
     utcnow,
 )
-from services import audit, bank_schedule, bank_sync, jobs, qonto
-from views.helpers import admin_required, paginate, see_other
+from services import audit, bank_line_search, bank_schedule, bank_sync, jobs, qonto, text_limits
+from views.helpers import admin_required, keyset_page, paginate, refuse, see_other, whole_number
 from views.jobs import job_banner
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
@@ -30,6 +30,17 @@ bp = Blueprint("bank", __name__, url_prefix="/bank")
 # up to WAITING_COUNTED (beyond, "more than 1,000": an exact count would read them all).
 WAITING_SHOWN = 100
 WAITING_COUNTED = 1000
+LINES_PER_PAGE = 50
+# The transactions list's state filter, each push state said plainly.
+LINE_STATES = [
+    ("", "Any state"),
+    (PushState.WAITING.value, "Pending in Qonto"),
+    (PushState.READY.value, "Ready for Zoho Books"),
+    (PushState.SENDING.value, "Being sent"),
+    (PushState.PUSHED.value, "In Zoho Books"),
+    (PushState.NEVER.value, "Not sent (declined, or account left out)"),
+    (PushState.FAILED.value, "Failed"),
+]
 
 
 def card_context(config) -> dict:
@@ -229,3 +240,34 @@ def failures_retry():
     if QontoConnection.current().is_connected:
         _start_sync("button")
     return see_other("bank.sync_history")
+
+
+# -- every transaction ------------------------------------------------------------------------
+
+@bp.get("/lines/")
+@login_required
+def line_list():
+    """Every bank line, filtered by account, state, booking dates and a search, newest
+    booking date first, paged by key (?before= / ?after= a line id)."""
+    args = request.args
+    account_id = None
+    if args.get("account"):
+        account_id = whole_number(args["account"], 1)
+        if account_id is None:
+            refuse(400, "The account filter is not valid: pick an account from the list.")
+    state = args.get("state", "")
+    if state not in dict(LINE_STATES):
+        refuse(400, "The state filter is not valid: pick a state from the list.")
+    dates = {}
+    for name, said in (("from", "From"), ("to", "To")):
+        dates[name] = _parse_date(args.get(name, "").strip())
+        if args.get(name, "").strip() and dates[name] is None:
+            refuse(400, f"“{said}” is not a date from 1900 to 2100, like 2025-01-31.")
+    search = args.get("q", "").strip()[:text_limits.SEARCH]
+    query = bank_line_search.lines(account_id, state, search, dates["from"], dates["to"])
+    page = keyset_page(query, BankTransaction.booking_date, per_page=LINES_PER_PAGE)
+    filters = {"account": account_id, "state": state or None, "q": search or None,
+               "from": dates["from"], "to": dates["to"]}
+    return render_template("bank/lines.html", lines=page.items, page=page,
+                           accounts=bank_line_search.accounts(), states=LINE_STATES,
+                           filters=filters, search=search)

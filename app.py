@@ -56,7 +56,7 @@ def create_app(test_config=None) -> Flask:
     app.config.from_mapping(config_layers.load(test_config))
     _harden_sessions(app)
     _add_security_headers(app)
-    _configure_logging()
+    _configure_logging(app.config.get("LOG_FORMAT"))
     open_database(app.config)
     _count_queries(app)
     _RequestConnection(app, db.obj, excluded_routes=("static",))
@@ -147,8 +147,14 @@ def _add_security_headers(app: Flask) -> None:
         return response
 
 
-def _configure_logging() -> None:
-    # One line per event; secrets are never passed to the logger.
+def _configure_logging(log_format=None) -> None:
+    # One line per event (text, or JSON with LOG_FORMAT=json); secrets are never passed to
+    # the logger. The worker sets up the same way in jobs.runtime.
+    if (log_format or "text").strip().lower() == "json":
+        from services.metrics import use_json_logs
+
+        use_json_logs()
+        return
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -178,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
         documents,
         health,
         jobs,
+        metrics,
         pickers,
         review,
         rules,
@@ -192,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
                    documents, suppliers, review, pickers):
         app.register_blueprint(module.bp)
     csrf.exempt(health.bp)
+    app.register_blueprint(metrics.bp)  # a scraper's GET: token, no session
 
 
 def _register_error_pages(app: Flask) -> None:
@@ -292,6 +300,44 @@ def _register_cli(app: Flask) -> None:
         token = accounts.issue_reset(user, by=None)
         click.echo(f"Open /reset/{token} on your Bookbridge address within "
                    f"{int(accounts.RESET_LIFETIME.total_seconds() // 3600)} hours; it works once.")
+
+    @app.cli.command("backup")
+    @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+    def backup_command(folder):
+        """Write a consistent backup into FOLDER (new or empty) while Bookbridge runs."""
+        from services import backup
+
+        try:
+            outcome = backup.create(app.config, db.obj, folder)
+        except backup.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        for warning in outcome.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        manifest = outcome.manifest
+        originals = sum(entry["path"].startswith("files/") for entry in manifest["files"])
+        queue = ", the queue" if manifest["queue"] else ""
+        click.echo(f"Backup written to {folder}: the database (schema {manifest['migration']})"
+                   f"{queue}, {originals} original(s), the keys and manifest.json. Keep it "
+                   "private: its keys decrypt the stored Zoho and Qonto tokens.")
+
+    @app.cli.command("restore")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    def restore_command(folder):
+        """Restore the backup in FOLDER into this empty data directory (stop web and worker
+        first)."""
+        from services import backup
+
+        try:
+            outcome = backup.restore(app.config, db.obj, folder)
+        except backup.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        for warning in outcome.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        applied = migrate()  # a backup from an older version gets the newer schema
+        db.close()
+        click.echo(f"Restored the backup of {outcome.manifest['created_at']} into "
+                   f"{app.config['DATA_DIR']} (every checksum verified; {len(applied)} "
+                   "migration(s) applied). Start Bookbridge: it runs on the restored data.")
 
 
 __all__ = ["create_app", "MODELS"]

@@ -15,7 +15,7 @@ ENV_PREFIX = "BOOKBRIDGE_"
 # Environment values that are not strings.
 _BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY", "COUNT_QUERIES"}
 _INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS", "IMAP_PORT",
-                 "READ_CONCURRENCY"}
+                 "READ_CONCURRENCY", "BACKUP_KEEP"}
 _FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT", "ZOHO_TIMEOUT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",
                "BANK_SETTLE_AFTER"}
 
@@ -55,6 +55,10 @@ def _defaults(data_dir: Path) -> dict:
         "ADMIN_PASSWORD": "",
         # The watched folder for scanners; empty means DATA_DIR/inbox.
         "INBOX_DIR": "",
+        # A daily backup (at 03:17 UTC) into BACKUP_DIR/bookbridge-YYYYMMDD-HHMM/, keeping the
+        # BACKUP_KEEP newest; empty means no scheduled backup.
+        "BACKUP_DIR": "",
+        "BACKUP_KEEP": 7,
         # The mailbox whose unread mail's attachments become documents; no host, no mail.
         "IMAP_HOST": "",
         "IMAP_PORT": 993,
@@ -62,6 +66,10 @@ def _defaults(data_dir: Path) -> dict:
         "IMAP_USER": "",
         "IMAP_PASSWORD": "",
         "IMAP_FOLDER": "INBOX",
+        # Bearer token of GET /metrics (Prometheus); empty: the endpoint is off (404).
+        "METRICS_TOKEN": "",
+        # "text" (one line per event) or "json" (one JSON object a line), web and worker.
+        "LOG_FORMAT": "text",
     }
 
 

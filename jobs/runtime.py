@@ -19,8 +19,12 @@ def use(config) -> None:
 
 def current():
     with _opening:
-        if _state["config"] is None:
+        if _state["config"] is None:  # the worker: no Flask app set it
             use(config_layers.load())
+            if str(_state["config"].get("LOG_FORMAT", "")).strip().lower() == "json":
+                from services.metrics import use_json_logs
+
+                use_json_logs()
         if db.obj is None:
             open_database(_state["config"])
     return _state["config"]

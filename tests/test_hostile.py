@@ -33,7 +33,9 @@ from tests import documents
 from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD
 
-PUBLIC = {"auth.login", "auth.password_reset", "health.health_show", "static"}
+# /metrics has no session: its bearer token guards it (tests/test_metrics.py).
+PUBLIC = {"auth.login", "auth.password_reset", "health.health_show", "metrics.metrics_show",
+          "static"}
 ADMIN_ONLY = {
     "connections.zoho_connect", "connections.zoho_callback", "connections.organisation_choose",
     "connections.organisation_finish", "connections.zoho_disconnect",

@@ -10,10 +10,8 @@ substring match on the text columns: that is the whole switch, `document_search.
 
 import datetime
 
-from peewee import SQL
-
 from models import BankTransaction, PushState, QontoAccount
-from services.document_search import fts_query, full_text
+from services.document_search import full_text, matching_rows
 
 NEWEST_FIRST = (BankTransaction.booking_date.desc(), BankTransaction.id.desc())
 # What a row of the list shows (the account's name comes from the page's account list).
@@ -57,11 +55,4 @@ def _matching(search: str):
                 | BankTransaction.counterparty.contains(search)
                 | BankTransaction.reference.contains(search)
                 | BankTransaction.note.contains(search))
-    words = fts_query(search)
-    if not words:  # only punctuation: FTS5 refuses an empty query, and nothing matches
-        return SQL("0 = 1")
-    # "id + 0": SQLite walks the list's own newest-first index and checks each line against
-    # the matches, stopping once a page is full, instead of sorting every match (see
-    # services.document_search).
-    return (BankTransaction.id + 0).in_(SQL("(SELECT rowid FROM bank_line_search WHERE "
-                                            "bank_line_search MATCH ?)", [words]))
+    return matching_rows(BankTransaction, "bank_line_search", search)

@@ -7,7 +7,7 @@ OVHcloud's FR-2026-0193. Any other database (PostgreSQL, not run yet) falls back
 case-insensitive substring match on the columns: that is the whole switch, `full_text`.
 """
 
-from peewee import SQL, SqliteDatabase
+from peewee import SQL, Entity, NodeList, SqliteDatabase
 
 from models import Document, DocumentStatus, db
 
@@ -42,14 +42,21 @@ def _matching(search: str):
     if not full_text():
         return (Document.supplier_name.contains(search) | Document.number.contains(search)
                 | Document.filename.contains(search))
+    return matching_rows(Document, "document_search", search)
+
+
+def matching_rows(model, fts_table: str, search: str):
+    """The condition a row of `model` meets when its FTS5 table (rowid = the row's id) has
+    every word of the search; the bank lines search uses it too."""
     words = fts_query(search)
     if not words:  # only punctuation: FTS5 refuses an empty query, and nothing matches
         return SQL("0 = 1")
     # "id + 0" keeps SQLite from starting at the matches and sorting them all (16 ms for
     # a word in every document, at 10,000): it walks the list's own newest-first index
     # instead, checks each row against the matches, and stops once a page is full.
-    return (Document.id + 0).in_(SQL("(SELECT rowid FROM document_search WHERE "
-                                     "document_search MATCH ?)", [words]))
+    table = Entity(fts_table)  # quoted as an identifier
+    return (model.id + 0).in_(NodeList((SQL("(SELECT rowid FROM"), table, SQL("WHERE"),
+                                        table, SQL("MATCH ?)", [words]))))
 
 
 def fts_query(search: str) -> str:

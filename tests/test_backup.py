@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -31,30 +30,10 @@ from tests import documents
 from tests.bank_flow import connect_qonto, qonto_info
 from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD
+from tests.test_writes_wait import Worker  # a signed-in person posting forms in a thread
 
 TABLES = [model._meta.table_name for model in MODELS] + ["schema_migration"]
 MIGRATIONS = sorted(path.stem for path in MIGRATIONS_DIR.glob("[0-9]*.py"))
-
-
-class Browser(threading.Thread):
-    """A signed-in person posting forms one after another, in a thread of their own."""
-
-    def __init__(self, app, email, steps):
-        super().__init__(daemon=True)
-        self.client = app.test_client()
-        self.client.post("/login", data={"email": email, "password": DEFAULT_PASSWORD,
-                                         "csrf_token": csrf_token(self.client, "/login")})
-        self.token = csrf_token(self.client)
-        self.steps, self.errors = steps, []
-
-    def run(self):
-        try:
-            for path, data in self.steps:
-                response = self.client.post(path, data={**data, "csrf_token": self.token})
-                if response.status_code >= 400:
-                    self.errors.append(f"{path}: {response.status_code}")
-        except Exception as error:  # noqa: BLE001 — the test reports every failure
-            self.errors.append(f"{type(error).__name__}: {error}")
 
 
 def _counts(database: Path) -> dict:
@@ -96,8 +75,8 @@ def test_a_backup_taken_during_an_import_restores_with_nothing_lost(app, client,
         ZohoConnection.current().refresh_token)
 
     since = clock.now().date() - datetime.timedelta(days=730)
-    importer = Browser(app, admin.email, [("/bank/history", {"history_start": since.isoformat()})])
-    uploader = Browser(app, admin.email, _upload(client, 4, "DURING"))
+    importer = Worker(app, admin.email, [("/bank/history", {"history_start": since.isoformat()})])
+    uploader = Worker(app, admin.email, _upload(client, 4, "DURING"))
     importer.start()
     deadline = time.monotonic() + 120
     while _counts(live)["bank_transaction"] < before["bank_transaction"] + 100:

@@ -122,6 +122,28 @@
     }
   }, true);
 
+  // A card that reloads itself when a job ends (hx-trigger="job-finished") must not wipe
+  // what a person is typing in it: a field typed in and not yet submitted is marked, and a
+  // card holding one is not swapped (the next job's end, or a reload, brings it).
+  function markEdited(event) {
+    var field = event.target;
+    if (field.matches && field.matches("input, select, textarea")) field.dataset.edited = "yes";
+  }
+  document.addEventListener("input", markEdited, true);
+  document.addEventListener("change", markEdited, true);
+  document.addEventListener("submit", function (event) {
+    event.target.querySelectorAll("[data-edited]").forEach(function (field) {
+      delete field.dataset.edited;
+    });
+  }, true);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var trigger = target && target.getAttribute("hx-trigger");
+    if (trigger && trigger.indexOf("job-finished") === 0 && target.querySelector("[data-edited]")) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   function enhance(root) {
     root.querySelectorAll("[data-picker]").forEach(picker);
     root.querySelectorAll("form.dropzone").forEach(dropzone);

@@ -8,7 +8,7 @@ run for requests no job is working on. A document caught mid-publish is looked u
 before anything is sent again (services.publishing).
 """
 
-from models import Document, Job, db, utcnow
+from models import Document, DocumentStatus, Job, db, utcnow
 from services import audit, jobs, publishing, zoho
 
 KIND = "publish_documents"
@@ -69,10 +69,14 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
 
 
 def _publish_one(config, document: Document) -> bool:
-    """Publish and clear the request; False (with the reason on the document) otherwise."""
+    """Publish and clear the request; False (with the reason on the document) otherwise.
+
+    A document already published was published by a run killed before it cleared the
+    request: it counts as published, not as a problem."""
     problem = ""
     try:
-        publishing.publish(config, document, document.publish_requested_by)
+        if document.status != DocumentStatus.PUBLISHED:
+            publishing.publish(config, document, document.publish_requested_by)
     except publishing.NewSupplierNeedsConfirmation as ask:
         problem = (f"Not published: Zoho Books would get a new supplier, {ask.name}. Open "
                    "the document to confirm it.")

@@ -4,7 +4,7 @@ the worker dies, and no web request holds the Zoho writer lock for minutes."""
 from jobs.documents import publish_requests_left_waiting
 from jobs.recovery import resume_interrupted_jobs
 from models import Document, DocumentStatus, Job, JobStatus, ZohoAccount, utcnow
-from services import jobs, publish_requests
+from services import jobs, publish_requests, publishing
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.test_documents import upload
@@ -57,6 +57,21 @@ def test_a_dead_workers_bulk_publish_is_finished_by_the_restarted_worker(client,
     resume_interrupted_jobs()
     assert _published(bills) == [True, True]
     assert Job.get_by_id(job.id).status is JobStatus.SUCCEEDED
+
+
+def test_a_document_the_dead_worker_published_counts_as_published_not_as_a_problem(
+        app, client, connected, admin):
+    bills = _ready_bills(client, connected)
+    job, _, _ = publish_requests.request([bill.id for bill in bills], admin)
+    # The worker published the first bill, then died before clearing its request.
+    publishing.publish(app.config, Document.get_by_id(bills[0].id), admin)
+    host = jobs.this_worker().split(":")[0]
+    Job.update(status=JobStatus.RUNNING, worker=f"{host}:{_dead_pid()}:1",
+               heartbeat_at=utcnow()).where(Job.id == job.id).execute()
+    resume_interrupted_jobs()
+    assert _published(bills) == [True, True]
+    assert [Document.get_by_id(bill.id).publish_error for bill in bills] == ["", ""]
+    assert Job.get_by_id(job.id).message == "2 documents published."
 
 
 def test_requests_no_job_works_on_are_picked_up_by_the_minute_tick(client, connected, admin):

@@ -3,7 +3,7 @@ FROM ${PYTHON_IMAGE}
 
 # Bookbridge: one image for both processes.
 #   web (default):  docker run -p 8000:8000 -v bookbridge-data:/data bookbridge
-#   worker:         docker run -v bookbridge-data:/data bookbridge huey_consumer jobs.huey -w 2 -k thread -f
+#   worker:         docker run -v bookbridge-data:/data bookbridge huey_consumer jobs.huey -w 2 -k thread
 # Only `python3` is assumed from the base image, so any Debian-like Python image works.
 
 ENV PYTHONUNBUFFERED=1 \
@@ -13,10 +13,12 @@ ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
-# Tesseract reads scanned receipts (French and English).
+# Tesseract reads scanned receipts (French and English). postgresql-client gives `backup`
+# and `restore` pg_dump and pg_restore on PostgreSQL (bookworm's 15, the scale profile's
+# server; a client reads servers up to its own major version).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng \
+      tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 
 # Runtime dependencies only (requirements-dev.txt is for tests), in a venv: Debian's pip

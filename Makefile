@@ -1,5 +1,7 @@
 # Bookbridge: `make run` serves the app (with the sandbox when Zoho is not configured),
-# `make test` runs the whole suite. Both set up .venv from the pinned requirements first.
+# `make test` runs the whole suite on SQLite, then again on PostgreSQL when a server answers at
+# BOOKBRIDGE_TEST_POSTGRES (default the local one; BOOKBRIDGE_REQUIRE_POSTGRES=1 requires it).
+# Both set up .venv from the pinned requirements first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,6 +20,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python scripts/test_on_postgres.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -339,5 +339,34 @@ def _register_cli(app: Flask) -> None:
                    f"{app.config['DATA_DIR']} (every checksum verified; {len(applied)} "
                    "migration(s) applied). Start Bookbridge: it runs on the restored data.")
 
+    @app.cli.command("move-database")
+    @click.option("--to", "url", required=True, envvar="BOOKBRIDGE_MOVE_TO",
+                  metavar="postgresql://USER:PASSWORD@HOST/DB",
+                  help="An empty PostgreSQL database (create it first). Or set "
+                       "BOOKBRIDGE_MOVE_TO, to keep the password off the command line.")
+    def move_database_command(url):
+        """Copy this SQLite installation into an empty PostgreSQL database. Stop the web app
+        and the worker first: what they write after the copy would stay behind."""
+        from models import utcnow
+        from services import move_database
+
+        try:
+            outcome = move_database.move(db.obj, url, MODELS, utcnow())
+        except move_database.MoveError as error:
+            raise click.ClickException(str(error)) from None
+        width = max(len(count.table) for count in outcome.counts)
+        click.echo(f"{'table':<{width}}  {'SQLite':>9}  {'PostgreSQL':>10}")
+        for count in outcome.counts:
+            click.echo(f"{count.table:<{width}}  {count.sqlite:>9,}  {count.postgresql:>10,}")
+        total = sum(count.postgresql for count in outcome.counts)
+        click.echo(f"Copied {total:,} rows into {outcome.target} ({len(outcome.counts)} "
+                   f"tables, every count verified; {len(outcome.migrations)} migrations "
+                   "applied; sequences set past the highest ids). Not copied: SQLite's "
+                   "full-text search tables (PostgreSQL searches without them).")
+        click.echo("Next: set BOOKBRIDGE_DATABASE_URL to this URL for the web app and the "
+                   "worker, then start them again. The stored originals and the keys "
+                   f"(secret_key, encryption.key) stay in {app.config['DATA_DIR']}: keep "
+                   "BOOKBRIDGE_DATA_DIR as it is. The SQLite file is left untouched.")
+
 
 __all__ = ["create_app", "MODELS"]

@@ -15,9 +15,9 @@ ENV_PREFIX = "BOOKBRIDGE_"
 # Environment values that are not strings.
 _BOOLEAN_KEYS = {"HTTPS", "HUEY_IMMEDIATE", "TRUST_PROXY", "COUNT_QUERIES"}
 _INTEGER_KEYS = {"PORT", "ZOHO_CALLS_PER_MINUTE", "LIST_REFRESH_HOURS", "IMAP_PORT",
-                 "READ_CONCURRENCY", "BACKUP_KEEP"}
+                 "READ_CONCURRENCY", "BACKUP_KEEP", "ZOHO_DAILY_RESERVE", "SMTP_PORT"}
 _FLOAT_KEYS = {"ZOHO_MAX_QUOTA_WAIT", "ZOHO_TIMEOUT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",
-               "BANK_SETTLE_AFTER"}
+               "BANK_SETTLE_AFTER", "LOCK_TTL"}
 
 
 def _defaults(data_dir: Path) -> dict:
@@ -39,6 +39,9 @@ def _defaults(data_dir: Path) -> dict:
         "ZOHO_CALLS_PER_MINUTE": 90,
         # Longest single pause when the quota is spent (tests shorten it).
         "ZOHO_MAX_QUOTA_WAIT": 61.0,
+        # Percent of Zoho's daily call cap that long imports (bank sync, history import,
+        # scheduled list refresh) leave for people publishing; they pause until the reset.
+        "ZOHO_DAILY_RESERVE": 20,
         # Seconds to wait for Zoho to answer one call.
         "ZOHO_TIMEOUT": 30.0,
         # A push whose outcome is unknown is looked up in Zoho only after this many seconds,
@@ -66,10 +69,27 @@ def _defaults(data_dir: Path) -> dict:
         "IMAP_USER": "",
         "IMAP_PASSWORD": "",
         "IMAP_FOLDER": "INBOX",
+        # E-mail alerts to admins go through this SMTP server; no host, no alerts.
+        "SMTP_HOST": "",
+        "SMTP_PORT": 587,
+        "SMTP_SECURITY": "starttls",  # starttls, ssl or none (none only for a local server)
+        "SMTP_USERNAME": "",
+        "SMTP_PASSWORD": "",  # never logged, never shown
+        "SMTP_FROM": "",  # empty: the username, else bookbridge@localhost
+        # Bookbridge's address as people reach it (https://books.example.com), for the
+        # links in alert e-mails; empty: taken from ZOHO_REDIRECT_URI when it is set.
+        "PUBLIC_URL": "",
         # Bearer token of GET /metrics (Prometheus); empty: the endpoint is off (404).
         "METRICS_TOKEN": "",
         # "text" (one line per event) or "json" (one JSON object a line), web and worker.
         "LOG_FORMAT": "text",
+        # A Redis URL (redis://host:6379/0) puts the queue and its locks in Redis, for several
+        # worker processes; empty: a SQLite queue file in DATA_DIR, for one worker. Read by
+        # jobs/queue.py from the environment (the worker has no app).
+        "QUEUE_URL": "",
+        # Seconds a lock outlives a holder killed with -9 (on another machine; on this one
+        # it is taken over at once). Holders renew it every third of this while they live.
+        "LOCK_TTL": 90.0,
     }
 
 

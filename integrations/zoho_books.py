@@ -53,6 +53,31 @@ class Pacer(Protocol):
     def rate_limited(self, code: int, attempt: int) -> None:
         """Called on HTTP 429 code 44 or 1070; waits before the client retries."""
 
+    # Optional: `after_reply(status, code, daily_quota)` is called after every answer, with
+    # the DailyQuota its headers gave (None without them), to count calls and 429s.
+
+
+@dataclass(frozen=True)
+class DailyQuota:
+    """What an answer's X-Rate-Limit-* headers say of the plan's daily calls.
+
+    Zoho's docs do not describe these headers; client libraries report them (NOTES §2.2,
+    UNCONFIRMED), so an answer without them, or with garbage in them, simply has none.
+    """
+
+    limit: int
+    remaining: int
+    reset_seconds: float | None  # until the daily reset; None when not sent
+
+    @classmethod
+    def from_headers(cls, headers) -> DailyQuota | None:
+        limit = _whole_number(headers.get("X-Rate-Limit-Limit"))
+        remaining = _whole_number(headers.get("X-Rate-Limit-Remaining"))
+        if not limit or remaining is None:
+            return None
+        reset = _whole_number(headers.get("X-Rate-Limit-Reset"))
+        return cls(limit, min(remaining, limit), reset)
+
 
 # --- errors ------------------------------------------------------------------------------
 
@@ -107,7 +132,8 @@ class ZohoValidationError(ZohoApiError):
 class ZohoDailyLimitReached(ZohoApiError):
     """The plan's daily API cap is used up (HTTP 429 code 45). Retrying today is useless."""
 
-    user_message = "Zoho's daily API limit for your plan is reached; the run resumes tomorrow."
+    user_message = ("Zoho Books' daily API calls for this organisation's plan are all spent. "
+                    "Try again after Zoho's daily reset (the Connections page says when).")
 
 
 class ZohoUnavailable(ZohoApiError):
@@ -215,6 +241,7 @@ class _Reply:
         body = self.envelope if isinstance(self.envelope, dict) else {}
         self.code = _int_or_none(body.get("code"))
         self.message = str(body.get("message") or response.reason or "")
+        self.daily_quota = DailyQuota.from_headers(response.headers)
 
     @property
     def ok(self) -> bool:
@@ -435,6 +462,7 @@ class ZohoBooksClient:
                 failures += 1
                 self._after_transport_error(exc, request, idempotent, failures)
                 continue
+            self._report(reply)
             if reply.ok:
                 return reply.envelope
             if reply.status == 401 and reply.code in _AUTH_CODES and not refreshed:
@@ -449,6 +477,17 @@ class ZohoBooksClient:
                 self._backoff(failures)
                 continue
             raise _error_for(reply, idempotent)
+
+    def _report(self, reply: _Reply) -> None:
+        """Tell the pacer about the answer (call counts, the daily quota). Never fails the
+        call: a write Zoho applied must not be reported as failed for a counter."""
+        after_reply = getattr(self._pacer, "after_reply", None)
+        if after_reply is None:
+            return
+        try:
+            after_reply(reply.status, reply.code, reply.daily_quota)
+        except Exception:  # noqa: BLE001 - counting is monitoring, the call stands
+            log.warning("could not record Zoho's answer for quota and metrics", exc_info=True)
 
     def _send_once(self, request: _Request, token: str) -> _Reply:
         self._pacer.before_call()
@@ -566,6 +605,17 @@ def _never_sent(exc: Exception) -> bool:
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, NewConnectionError)
+
+
+def _whole_number(value: Any) -> int | None:
+    """A non-negative integer from a header ("1000", " 950 ", "3600.0"); None otherwise."""
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    if number != number or number < 0 or number in (float("inf"),):
+        return None
+    return int(number)
 
 
 def _int_or_none(value: Any) -> int | None:

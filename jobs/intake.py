@@ -13,7 +13,7 @@ from jobs import runtime
 from jobs.documents import extract_documents
 from jobs.queue import huey
 from models import AuditEvent, db, utcnow
-from services import audit, document_intake, document_processing
+from services import alerts, audit, document_intake, document_processing
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ def _extract_if_added(report: document_intake.IntakeReport, source: str) -> int 
     """The id of a newly queued extraction job when documents were added, else None."""
     for reason in report.rejected:
         log.info("%s intake refused a file: %s", source, reason)
+    if report.rejected:
+        alerts.files_rejected(runtime.current(), source)
     if not report.added:
         return None
     log.info("%s intake added %s document(s)", source, report.added)

@@ -11,81 +11,72 @@ ReceiptUpload, Document.publish_state), not by the writer lock.
 
 import contextlib
 import logging
+import threading
 import time
 import uuid
 
 from huey.exceptions import TaskLockedException
 
 from jobs import runtime
-from jobs.queue import huey
-from models import Job, db
+from jobs.leases import Lease
+from models import Job, JobStatus, db
 from services import jobs
 
 log = logging.getLogger(__name__)
 
 
 class WaitingLock:
-    """A Huey lock that, when busy, waits a bounded time for its turn before giving up.
+    """A lock, shared by every process through the queue's storage, that when busy waits a
+    bounded time for its turn before giving up.
 
     A bank sync takes the writer lock for each write and takes it again a few milliseconds
     later, so a waiter polling now and then would almost never find it free. The first
-    waiter therefore claims the next turn (a second key, stamped with its time): others
-    leave the free lock to it. A claim older than STALE_CLAIM_SECONDS (a waiter that died)
-    is ignored. Both keys are Huey locks, so the consumer's -f flushes them at start.
+    waiter therefore claims the next turn (a second lease): others leave the free lock to
+    it. Both are leases (jobs/leases.py): renewed while their holder lives, they lapse
+    within LOCK_TTL seconds of a holder killed with -9, at once if it was on this machine.
     """
 
     POLL_SECONDS = 0.05
-    STALE_CLAIM_SECONDS = 300
 
     def __init__(self, name: str, wait: float):
-        # Created at import so the consumer knows the names (see the docstring).
         self.name = name
-        self.lock = huey.lock_task(name)
-        self.next_turn = huey.lock_task(f"{name}.next")
+        self.lock = Lease(name)
+        self.next_turn = Lease(f"{name}.next")
         self.wait = wait
+        self._mine = threading.local()  # the token of this thread's hold
 
     def acquire(self, wait: float | None = None, on_wait=None) -> None:
         """Take the lock, waiting up to `wait` seconds (polling); `on_wait()` is called
         once if it was busy (to say so on a job's banner). Raises TaskLockedException."""
         deadline = time.monotonic() + (self.wait if wait is None else wait)
         token = uuid.uuid4().hex
+        claimed = False
         try:
             while True:
-                if not self._turn_of_another(token):
-                    try:
-                        self.lock.acquire()
-                        return
-                    except TaskLockedException:
-                        pass
+                turn = self.next_turn.holder_token()
+                if (turn is None or turn == token) and self.lock.take(token):
+                    self._mine.token = token
+                    return
                 if time.monotonic() >= deadline:
                     raise TaskLockedException(f"unable to acquire lock {self.name}")
-                huey.put_if_empty(self.next_turn._key, (token, time.time()))
+                if not claimed:
+                    claimed = self.next_turn.take(token)
                 if on_wait:
                     on_wait()
                     on_wait = None
                 time.sleep(self.POLL_SECONDS)
         finally:
-            claim = self._claim()
-            if claim and claim[0] == token:
-                self.next_turn.release()  # our turn came, or we gave up waiting
-
-    def _claim(self) -> tuple[str, float] | None:
-        return huey.get(self.next_turn._key, peek=True)
-
-    def _turn_of_another(self, token: str) -> bool:
-        claim = self._claim()
-        if claim is None or claim[0] == token:
-            return False
-        if time.time() - claim[1] > self.STALE_CLAIM_SECONDS:
-            self.next_turn.release()  # its waiter died
-            return False
-        return True
+            if claimed:
+                self.next_turn.give_back(token)  # our turn came, or we gave up waiting
 
     def release(self) -> None:
-        self.lock.release()
+        token = getattr(self._mine, "token", None)
+        if token is not None:
+            self._mine.token = None
+            self.lock.give_back(token)
 
     def is_locked(self) -> bool:
-        return self.lock.is_locked()
+        return self.lock.is_held()
 
     def __enter__(self):
         self.acquire()
@@ -141,8 +132,12 @@ def run_as_zoho_writer(service, job_id: int, task, run_lock: WaitingLock | None 
                     service.run(config, job_id, retries_left=retries_left,
                                 zoho_write=zoho_write)
         except TaskLockedException:
-            jobs.waiting(Job.get_by_id(job_id), "Another job is writing to Zoho Books; this "
-                                                "one starts when it ends.")
+            job = Job.get_by_id(job_id)
+            # Running means another worker runs this very job (a task queued twice: a
+            # restarted worker's resume, a retry): its banner must not say "waiting".
+            if job.status is not JobStatus.RUNNING:
+                jobs.waiting(job, "Another job is writing to Zoho Books; this one starts "
+                                  "when it ends.")
             raise  # Huey retries after retry_delay
         except service.TryAgainLater:
             raise  # Huey schedules the retry; the banner already says when.

@@ -1,5 +1,6 @@
 """Peewee models on one deferred database; `MODELS` feeds migrations and the drift test."""
 
+from models.alerts import Alert, AlertSettings
 from models.audit import AuditEvent
 from models.bank import (
     BankTransaction,
@@ -36,6 +37,7 @@ from models.zoho import (
     ZohoContactIdentifier,
     ZohoCurrency,
     ZohoItem,
+    ZohoQuota,
     ZohoTax,
 )
 
@@ -51,6 +53,7 @@ MODELS = [
     *CACHED_LISTS,
     ZohoContactIdentifier,
     ApiBudget,
+    ZohoQuota,
     QontoConnection,
     QontoAccount,
     PushBatch,
@@ -63,10 +66,14 @@ MODELS = [
     Document,
     SupplierRule,
     DuplicateDecision,
+    Alert,
+    AlertSettings,
 ]
 
 __all__ = [
     "MODELS",
+    "Alert",
+    "AlertSettings",
     "ApiBudget",
     "BankTransaction",
     "CategorisationRule",
@@ -101,6 +108,7 @@ __all__ = [
     "ZohoContactIdentifier",
     "ZohoCurrency",
     "ZohoItem",
+    "ZohoQuota",
     "ZohoTax",
     "db",
     "utcnow",

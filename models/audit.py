@@ -12,6 +12,9 @@ def area_of(action: str) -> str:
     return area if dot else ""
 
 
+SUBJECT_LENGTH = 255
+
+
 class AuditEvent(BaseModel):
     at = DateTimeField(default=utcnow)
     user = ForeignKeyField(User, null=True, backref="audit_events", on_delete="SET NULL")
@@ -35,4 +38,6 @@ class AuditEvent(BaseModel):
 
     def save(self, force_insert=False, only=None):
         self.area = area_of(self.action or "")
+        # A CharField is VARCHAR(255): PostgreSQL refuses longer (SQLite kept it whole).
+        self.subject = (self.subject or "")[:SUBJECT_LENGTH]
         return super().save(force_insert=force_insert, only=only)

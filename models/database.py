@@ -23,11 +23,26 @@ SQLITE_BUSY_TIMEOUT = 20
 SQLITE_LOCK_TYPE = "IMMEDIATE"
 
 
+def _text_without_nul(value: str):
+    """PostgreSQL text cannot hold NUL (SQLite could): a NUL typed into a form or a query
+    string is dropped rather than failing the request; no real text carries one."""
+    from psycopg2.extensions import QuotedString
+
+    return QuotedString(value.replace("\x00", ""))
+
+
+def _connect_server(url: str):
+    from psycopg2.extensions import register_adapter
+
+    register_adapter(str, _text_without_nul)
+    return connect(url)  # PostgreSQL: its transactions already wait for row locks
+
+
 def open_database(config) -> None:
     """Bind the deferred database to the configured file or URL (once per process)."""
     url = config.get("DATABASE_URL")
     if url and not urlparse(url).scheme.startswith("sqlite"):
-        database = connect(url)  # PostgreSQL: its transactions already wait for row locks
+        database = _connect_server(url)
     elif url:
         # What the URL's query string says (e.g. ?timeout=60) wins over these defaults.
         given = parseresult_to_dict(urlparse(url))

@@ -206,3 +206,26 @@ class ApiBudget(BaseModel):
 
     class Meta:
         indexes = ((("organization_id", "minute"), True),)
+
+
+class ZohoQuota(BaseModel):
+    """Zoho's daily call quota of one organisation, as its answers last told it
+    (X-Rate-Limit-* headers), with lasting totals of calls and 429s for monitoring.
+
+    One row per organisation, written by every process after each Zoho answer (the
+    counts in the same statement as the reading), read by the Connections page, /metrics
+    and the long imports that keep the reserve for publishing.
+    """
+
+    organization_id = CharField(unique=True)
+    daily_limit = IntegerField(null=True)
+    remaining = IntegerField(null=True)
+    resets_at = DateTimeField(null=True)  # UTC, from the reset seconds on our clock
+    read_at = DateTimeField(null=True)
+    calls = IntegerField(default=0)
+    refused_44 = IntegerField(default=0)  # per-minute limit
+    refused_45 = IntegerField(default=0)  # the day's calls spent
+    refused_1070 = IntegerField(default=0)  # too many at once
+    # The reset a long import was paused until (the reserve was reached or the day spent):
+    # the "reserve reached" event fires once per pause, not once per job.
+    paused_until = DateTimeField(null=True)

@@ -22,7 +22,8 @@ def _flag(value):
 
 FAULT_TYPES = {"error_rate": float, "latency_ms": int, "timeout_rate": float,
                "timeout_sleep_s": float, "force_429": int, "qonto_force_429": int,
-               "qonto_error_rate": float, "qonto_year_quirk": _flag, "fault_path": str}
+               "qonto_error_rate": float, "qonto_year_quirk": _flag, "fault_path": str,
+               "quota_headers": _flag}
 BULK_SEED_KINDS = ("contacts", "accounts", "items")
 BULK_ACCOUNT_TYPES = ("expense", "income", "other_current_asset", "other_current_liability")
 
@@ -88,8 +89,12 @@ def org_limits(org_id):
     db = store.get_db()
     _org_or_404(db, org_id)
     if request.method == "GET":
-        return jsonify(limits.get_limits(db, org_id))
-    return jsonify(limits.set_limits(db, org_id, _json_body()))
+        return jsonify(dict(limits.get_limits(db, org_id),
+                            spent_today=limits.spent_today(db, org_id, now())))
+    try:
+        return jsonify(limits.set_limits(db, org_id, _json_body()))
+    except limits.UnknownPlan as error:
+        return jsonify(error="unknown plan", description=str(error)), 400
 
 
 @bp.post("/sandbox/revoke-tokens")

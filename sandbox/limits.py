@@ -31,22 +31,51 @@ class LimitExceeded(Exception):
         self.message = message
 
 
+# Daily calls per plan (NOTES §2.2). Organisations start on Free, as a new Zoho one does.
+PLAN_DAILY_CALLS = {"free": 1000, "standard": 2000, "professional": 5000,
+                    "premium": 10000, "elite": 10000, "ultimate": 10000}
+DEFAULT_PLAN = "free"
+STORED_LIMITS = ("per_minute", "concurrency", "daily")
+
+
+class UnknownPlan(ValueError):
+    """A plan name the sandbox does not know."""
+
+
+def plan_of(daily):
+    """The plan whose cap this is ("custom" when a test set another number)."""
+    for name, cap in PLAN_DAILY_CALLS.items():
+        if cap == daily:
+            return name
+    return "custom"
+
+
 def get_limits(db, org_id):
     row = db.execute(
         "SELECT per_minute, concurrency, daily FROM org_limit WHERE org_id = ?", (org_id,)
     ).fetchone()
-    return dict(row) if row else {"per_minute": 100, "concurrency": 10, "daily": 5000}
+    limits = dict(row) if row else {"per_minute": 100, "concurrency": 10,
+                                    "daily": PLAN_DAILY_CALLS[DEFAULT_PLAN]}
+    return dict(limits, plan=plan_of(limits["daily"]))
 
 
 def set_limits(db, org_id, changes):
+    """Change limits; {"plan": "standard"} sets the plan's daily cap, "daily" a cap of one's
+    own (a test's small one)."""
     limits = get_limits(db, org_id)
-    limits.update({key: int(changes[key]) for key in limits if key in changes})
+    if "plan" in changes:
+        plan = str(changes["plan"]).strip().lower()
+        if plan not in PLAN_DAILY_CALLS:
+            raise UnknownPlan(f"unknown plan {changes['plan']!r}; one of "
+                              f"{', '.join(PLAN_DAILY_CALLS)}")
+        limits["daily"] = PLAN_DAILY_CALLS[plan]
+    limits.update({key: int(changes[key]) for key in STORED_LIMITS if key in changes})
     db.execute(
         "INSERT OR REPLACE INTO org_limit (org_id, per_minute, concurrency, daily)"
         " VALUES (:org_id, :per_minute, :concurrency, :daily)",
-        dict(limits, org_id=org_id),
+        {key: limits[key] for key in STORED_LIMITS} | {"org_id": org_id},
     )
-    return limits
+    return dict(limits, plan=plan_of(limits["daily"]))
 
 
 def count_call(db, org_id, call_name):
@@ -73,6 +102,26 @@ def reset_stats(db):
 
 def _day_start(now):
     return now - (now % DAY)  # the daily quota resets at midnight UTC of the server clock
+
+
+def seconds_to_daily_reset(now):
+    return int(-(-(DAY - now % DAY) // 1))  # whole seconds, rounded up
+
+
+def spent_today(db, org_id, now):
+    return db.execute(
+        "SELECT COUNT(*) FROM api_call WHERE org_id = ? AND at >= ?", (org_id, _day_start(now))
+    ).fetchone()[0]
+
+
+def daily_headers(db, org_id, now):
+    """X-Rate-Limit-* of a Books answer: the plan's cap, what is left of it today, and
+    seconds until the reset, as pyzohoapi reads them (NOTES §2.2, UNCONFIRMED)."""
+    daily = get_limits(db, org_id)["daily"]
+    spent = spent_today(db, org_id, now)
+    return {"X-Rate-Limit-Limit": str(daily),
+            "X-Rate-Limit-Remaining": str(max(0, daily - spent)),
+            "X-Rate-Limit-Reset": str(seconds_to_daily_reset(now))}
 
 
 def enforce_rate_limits(db, org_id, now):

@@ -28,6 +28,9 @@ DEFAULT_FAULTS = {
     "qonto_force_429": 0,
     "qonto_error_rate": 0.0,
     "qonto_year_quirk": True,
+    # Off: Books answers carry no X-Rate-Limit-* headers (they are reported by third
+    # parties only, NOTES §2.2), so a client can be checked to work without them.
+    "quota_headers": True,
 }
 
 

@@ -16,7 +16,8 @@ OTHER_USER = "someone-else@bookbridge.test"
 SEED = 20240501
 # Seeded records pretend to have been created on this date, whatever today is.
 SEED_EPOCH = datetime(2024, 1, 15, 9, 0, tzinfo=UTC).timestamp()
-DEFAULT_LIMITS = {"per_minute": 100, "concurrency": 10, "daily": 5000}
+# Demo organisations are on the Free plan: 1,000 Books calls a day (NOTES §2.2).
+DEFAULT_LIMITS = {"per_minute": 100, "concurrency": 10, "daily": 1000}
 
 CURRENCIES = {
     "EUR": ("Euro", "€", "1.0"), "USD": ("US Dollar", "$", "0.92"),

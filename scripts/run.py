@@ -34,9 +34,9 @@ def main() -> int:
                                     "--threads", "4", "--bind", f"{host}:{port}",
                                     "app:create_app()"], env))
     _wait_for(f"{base_url}/healthz", "web")
-    # -f clears locks a killed worker may have left (see jobs/writer.py).
+    # No -f: a killed worker's locks lapse on their own (jobs/leases.py).
     children.append(_spawn("worker", [str(BIN / "huey_consumer"), "jobs.huey", "-w", "2",
-                                       "-k", "thread", "-f"], env))
+                                       "-k", "thread"], env))
     print(f"\n  Bookbridge is running at {base_url}\n  {login_hint}\n  Stop with Ctrl-C.\n",
           flush=True)
     return _supervise(children)
@@ -65,7 +65,8 @@ def _first_admin(env: dict, data_dir: Path) -> str:
     """Say how to sign in; on a first demo start, make up an admin password and show it."""
     if env.get("BOOKBRIDGE_ADMIN_EMAIL") and env.get("BOOKBRIDGE_ADMIN_PASSWORD"):
         return f"Sign in as {env['BOOKBRIDGE_ADMIN_EMAIL']} with BOOKBRIDGE_ADMIN_PASSWORD."
-    marker = data_dir / "bookbridge.db"
+    # Left by an earlier start: the SQLite file, or (database on a server) the secret key.
+    marker = data_dir / ("secret_key" if env.get("BOOKBRIDGE_DATABASE_URL") else "bookbridge.db")
     if marker.exists():
         return ("Sign in with your account (add one with "
                 "`.venv/bin/flask --app app users create --email you@example.com`).")

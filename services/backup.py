@@ -1,12 +1,16 @@
 """Backups a running installation can take, and restoring one into an empty data directory.
 
-A backup folder mirrors the data directory: `bookbridge.db` (a snapshot taken through
-SQLite's online backup API, consistent while web and worker keep writing), `queue.db` (the
-huey queue, by the same API, when it is a file), `files/<xx>/<sha256>` (the originals the
-snapshot refers to), `secret_key` and `encryption.key` (without which the stored Zoho and
-Qonto tokens cannot be read), and `manifest.json` (each file's path, size and SHA-256, the
+A backup folder mirrors the data directory: the database (`bookbridge.db`, a snapshot taken
+through SQLite's online backup API, or `bookbridge.pgdump`, pg_dump's custom format, each
+consistent while web and worker keep writing), `queue.db` (the huey queue, by SQLite's API,
+when it is a file), `files/<xx>/<sha256>` (the originals the snapshot refers to),
+`secret_key` and `encryption.key` (without which the stored Zoho and Qonto tokens cannot be
+read), and `manifest.json` (each file's path, size and SHA-256, the database engine, the
 schema's migration level, the time). The manifest is written last: a folder without one is
 an unfinished backup, and restore refuses it.
+
+pg_dump and pg_restore get the connection through PG* environment variables, so the
+password is never on a command line (where `ps` shows it) nor in a message.
 """
 
 import datetime
@@ -16,11 +20,12 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peewee import SqliteDatabase
+from peewee import PostgresqlDatabase, SqliteDatabase
 
 import clock
 from services.migrations import MIGRATIONS_DIR
@@ -28,6 +33,7 @@ from services.migrations import MIGRATIONS_DIR
 FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE_NAME = "bookbridge.db"
+PG_DUMP_NAME = "bookbridge.pgdump"
 QUEUE_NAME = "queue.db"
 KEY_FILES = {"SECRET_KEY": "secret_key", "ENCRYPTION_KEY": "encryption.key"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -45,14 +51,17 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
 
+def engine_of(database) -> str:
+    """"sqlite" or "postgresql"; BackupError for any other database."""
+    if isinstance(database, SqliteDatabase):
+        return "sqlite"
+    if isinstance(database, PostgresqlDatabase):
+        return "postgresql"
+    raise BackupError(f"Bookbridge backs up SQLite and PostgreSQL, not "
+                      f"{type(database).__name__}.")
+
+
 def sqlite_path(database) -> Path:
-    """The database file, or BackupError when the database is not SQLite."""
-    if not isinstance(database, SqliteDatabase):
-        raise BackupError(
-            "The database is not SQLite (BOOKBRIDGE_DATABASE_URL points to a server): a "
-            "backup of PostgreSQL needs pg_dump, which this command does not support yet. "
-            "Back the database up with pg_dump, and the data directory's files/, secret_key "
-            "and encryption.key with it.")
     return Path(database.database).resolve()
 
 
@@ -69,7 +78,9 @@ def queue_path() -> Path | None:
 
 def create(config, database, target) -> Outcome:
     """Write a backup of the running installation into `target`, a new or empty folder."""
-    source = sqlite_path(database)
+    engine = engine_of(database)
+    if engine == "postgresql":
+        pg_program("pg_dump")  # before anything is written
     target = Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} is not empty: a backup goes into a new or empty folder, "
@@ -80,14 +91,14 @@ def create(config, database, target) -> Outcome:
 
     # The database first: every original a row of the snapshot names was stored before its
     # row was written, and originals are never changed or removed, so they are all there.
-    _snapshot(source, target / DATABASE_NAME)
+    database_name, migration, digests = _database_snapshot(engine, database, target)
     queue = queue_path()
     if queue is not None and queue.exists():
         _snapshot(queue, target / QUEUE_NAME)
     for key, name in KEY_FILES.items():
         _write_private(target / name, config[key].encode())
     files_root = Path(config["DATA_DIR"]) / "files"
-    for digest in _stored_digests(target / DATABASE_NAME):
+    for digest in digests:
         relative = Path("files") / digest[:2] / digest
         if not (files_root / relative.relative_to("files")).is_file():
             warnings.append(f"The original {relative} is missing from the data directory; "
@@ -99,13 +110,28 @@ def create(config, database, target) -> Outcome:
         "format": FORMAT,
         "created_at": clock.now().replace(microsecond=0).isoformat(),
         "bookbridge_version": _version(),
-        "migration": _migration_level(target / DATABASE_NAME),
-        "database": DATABASE_NAME,
+        "migration": migration,
+        "engine": engine,
+        "database": database_name,
         "queue": QUEUE_NAME if (target / QUEUE_NAME).exists() else None,
         "files": [_describe(target, path) for path in _files_in(target)],
     }
     _write_private(target / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
     return Outcome(target, manifest, warnings)
+
+
+def _database_snapshot(engine, database, target: Path) -> tuple[str, str | None, list[str]]:
+    """Write the database's snapshot into `target`: (its file name, the schema's migration
+    level, the SHA-256 of every original its rows name)."""
+    if engine == "postgresql":
+        migration = _pg_migration_level(database)
+        pg_dump(database, target / PG_DUMP_NAME)
+        # Read after the dump: a superset of what the dump's rows name (rows written since
+        # add originals the restored database does not need, which is harmless).
+        return PG_DUMP_NAME, migration, _pg_stored_digests(database)
+    _snapshot(sqlite_path(database), target / DATABASE_NAME)
+    return (DATABASE_NAME, _migration_level(target / DATABASE_NAME),
+            _stored_digests(target / DATABASE_NAME))
 
 
 def _snapshot(source: Path, destination: Path) -> None:
@@ -146,6 +172,86 @@ def _migration_level(snapshot: Path) -> str | None:
     finally:
         connection.close()
     return row[0]
+
+
+# PostgreSQL ------------------------------------------------------------------------------
+
+_PG_ENVIRONMENT = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER",
+                   "password": "PGPASSWORD", "sslmode": "PGSSLMODE",
+                   "sslrootcert": "PGSSLROOTCERT", "connect_timeout": "PGCONNECT_TIMEOUT"}
+
+
+def _pg_environment(database) -> dict:
+    """The environment that points pg_dump/pg_restore at `database`: the password goes
+    there, never on the command line."""
+    environment = dict(os.environ)
+    for name, variable in _PG_ENVIRONMENT.items():
+        value = database.connect_params.get(name)
+        if value not in (None, ""):
+            environment[variable] = str(value)
+    environment["PGDATABASE"] = database.database
+    return environment
+
+
+def pg_program(name: str) -> str:
+    """The path of pg_dump or pg_restore; BackupError saying how to install it."""
+    program = shutil.which(name)
+    if program is None:
+        raise BackupError(
+            f"{name} is not installed, and Bookbridge needs it to back up or restore "
+            "PostgreSQL. Install the PostgreSQL client of the server's major version or "
+            "newer (Debian and Ubuntu: apt-get install postgresql-client; the Docker image "
+            "has it), then run the command again. Nothing was written.")
+    return program
+
+
+def _pg_tool(name: str, database, arguments: list[str]) -> None:
+    program = pg_program(name)
+    result = subprocess.run([program, *arguments], env=_pg_environment(database),  # noqa: S603
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        said = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        raise BackupError(f"{name} failed ({'; '.join(said[-3:]) or 'no message'}).")
+
+
+def pg_dump(database, destination: Path) -> None:
+    """pg_dump's custom format (compressed, restorable table by table), one consistent
+    snapshot of the live database, in a private file."""
+    fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    _pg_tool("pg_dump", database, ["--format=custom", "--no-owner", "--no-acl",
+                                   f"--file={destination}"])
+
+
+def _pg_query(database, sql: str) -> list[tuple]:
+    return list(database.execute_sql(sql).fetchall())
+
+
+def _pg_migration_level(database) -> str | None:
+    if "schema_migration" not in database.get_tables():
+        return None
+    return _pg_query(database, "SELECT max(name) FROM schema_migration")[0][0]
+
+
+def _pg_stored_digests(database) -> list[str]:
+    if "stored_file" not in database.get_tables():
+        return []
+    rows = _pg_query(database, "SELECT sha256 FROM stored_file ORDER BY sha256")
+    return [digest for (digest,) in rows if _SHA256.fullmatch(digest)]
+
+
+def _pg_restore(database, dump: Path) -> None:
+    """Replace the empty schema a first start migrated by the dump's, in one transaction
+    (a failed restore leaves no half-filled table)."""
+    tables = database.get_tables()
+    if tables:
+        with database.atomic():
+            names = ", ".join(f'"{name}"' for name in tables)
+            database.execute_sql(f"DROP TABLE IF EXISTS {names} CASCADE")
+    database.close()
+    _pg_tool("pg_restore", database, ["--no-owner", "--no-acl", "--exit-on-error",
+                                      "--single-transaction", "--dbname", database.database,
+                                      str(dump)])
 
 
 def _version() -> str | None:
@@ -266,18 +372,28 @@ def _first_start_rows(config) -> dict:
 
 
 def restore(config, database, folder) -> Outcome:
-    """Restore the backup in `folder` into the configured data directory, which must be
-    empty. Everything is checked before anything is written. The caller applies any
+    """Restore the backup in `folder` into the configured data directory and database, which
+    must be empty. Everything is checked before anything is written. The caller applies any
     migrations the backup lacks (create_app does at the next start)."""
-    target_database = sqlite_path(database)
+    engine = engine_of(database)
+    if engine == "postgresql":
+        pg_program("pg_restore")  # before anything is written
     folder = Path(folder)
     manifest = read_manifest(folder)
+    _refuse_another_engine(manifest, engine)
     newest = max((path.stem for path in MIGRATIONS_DIR.glob("[0-9]*.py")), default="")
     if (manifest.get("migration") or "") > newest:
         raise BackupError(f"This backup's schema ({manifest['migration']}) is newer than this "
                           f"version of Bookbridge knows ({newest}): restore it with the "
                           "version that wrote it, or a later one.")
     held = why_not_empty(config, database)
+    if held and engine == "postgresql":
+        raise BackupError(
+            f"The database {database.database} or the data directory {config['DATA_DIR']} is "
+            f"not empty (they hold {held}): restore only goes into a new, empty database and "
+            "data directory, so nothing is overwritten. Create a new database (createdb), "
+            "point BOOKBRIDGE_DATABASE_URL and BOOKBRIDGE_DATA_DIR at new ones, then run "
+            "restore again.")
     if held:
         raise BackupError(
             f"The data directory {config['DATA_DIR']} is not empty (it holds {held}): restore "
@@ -310,8 +426,24 @@ def restore(config, database, folder) -> Outcome:
         warnings.append("The queue was not restored: this process runs tasks immediately; "
                         "scheduled work starts again from the database.")
     # The database last: until it is in place the data directory still counts as empty.
-    _replace_sqlite(folder / manifest["database"], target_database)
+    if engine == "postgresql":
+        _pg_restore(database, folder / manifest["database"])
+    else:
+        _replace_sqlite(folder / manifest["database"], sqlite_path(database))
     return Outcome(folder, manifest, warnings)
+
+
+_ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def _refuse_another_engine(manifest: dict, engine: str) -> None:
+    taken_on = manifest.get("engine", "sqlite")  # the first backups were all SQLite
+    if taken_on != engine:
+        raise BackupError(
+            f"This backup is of a {_ENGINE_NAMES.get(taken_on, taken_on)} database and "
+            f"Bookbridge is configured for {_ENGINE_NAMES[engine]}: restore it with the same "
+            "setting of BOOKBRIDGE_DATABASE_URL as when it was taken (to move a SQLite "
+            "installation to PostgreSQL, restore it on SQLite, then use move-database).")
 
 
 def _replace_sqlite(source: Path, destination: Path) -> None:

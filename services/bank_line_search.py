@@ -4,14 +4,17 @@ person types.
 Search covers the label, the counterparty, the reference, the note and the amount ("94.80"
 or "94,80"). On SQLite it is the full-text index `bank_line_search` (FTS5, kept by triggers
 from migration 0012, its rowid the line id), built and matched as the documents search does
-(services.document_search.fts_query). Any other database falls back to a case-insensitive
-substring match on the text columns: that is the whole switch, `document_search.full_text`.
+(services.document_search.fts_query). Any other database matches the same words with a
+regular expression per word (services.document_search.every_word_in): that is the whole
+switch, `document_search.full_text`.
 """
 
 import datetime
 
+from peewee import fn
+
 from models import BankTransaction, PushState, QontoAccount
-from services.document_search import full_text, matching_rows
+from services.document_search import amount_text, every_word_in, full_text, matching_rows
 
 NEWEST_FIRST = (BankTransaction.booking_date.desc(), BankTransaction.id.desc())
 # What a row of the list shows (the account's name comes from the page's account list).
@@ -51,8 +54,7 @@ def accounts() -> list[QontoAccount]:
 def _matching(search: str):
     """The condition a line meets when it matches every word of the search."""
     if not full_text():
-        return (BankTransaction.label.contains(search)
-                | BankTransaction.counterparty.contains(search)
-                | BankTransaction.reference.contains(search)
-                | BankTransaction.note.contains(search))
+        return every_word_in(search, (
+            BankTransaction.label, BankTransaction.counterparty, BankTransaction.reference,
+            BankTransaction.note, amount_text(fn.ABS(BankTransaction.amount_cents))))
     return matching_rows(BankTransaction, "bank_line_search", search)

@@ -17,6 +17,7 @@ from integrations.qonto import QontoAuthError, QontoError, QontoRateLimited, Qon
 from integrations.zoho_accounts import RefreshThrottled, TokenRevoked, ZohoAuthError
 from integrations.zoho_books import (
     ZohoApiError,
+    ZohoDailyLimitReached,
     ZohoUnavailable,
     ZohoValidationError,
 )
@@ -33,7 +34,17 @@ from models import (
     db,
     utcnow,
 )
-from services import audit, bank_followup, bank_links, bank_schedule, jobs, qonto, zoho
+from services import (
+    alerts,
+    audit,
+    bank_followup,
+    bank_links,
+    bank_schedule,
+    jobs,
+    qonto,
+    zoho,
+    zoho_quota,
+)
 from services.bank_lines import marker_of, next_push_state, row_fields, statement_line
 
 log = logging.getLogger(__name__)
@@ -129,6 +140,12 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
         if job.params.get("history_start"):  # a job queued before requests were stored
             want_history(datetime.date.fromisoformat(job.params["history_start"]))
         BankSync(config, job, sync_run, zoho_write).run()
+    except zoho_quota.QuotaPause as pause:
+        _pause(job, sync_run, pause)
+    except ZohoDailyLimitReached:
+        organization_id = ZohoConnection.current().organization_id
+        _pause(job, sync_run,
+               zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config)))
     except QontoAuthError:
         reason = ("Qonto refused the secret key (it was revoked or changed). The daily sync is "
                   "stopped: an admin must connect Qonto again with the new key.")
@@ -182,6 +199,21 @@ def _end(job, sync_run, reason: str, retrying: bool = False) -> None:
         sync_run.finished_at = utcnow()
         sync_run.save()
     audit.record("bank.sync_failed", actor="worker", subject=job.trigger, detail=reason)
+    alerts.after_bank_sync()
+
+
+def _pause(job, sync_run, pause: zoho_quota.QuotaPause) -> None:
+    """Zoho's daily quota is down to the reserve (or spent): stop here, at a clean point,
+    and book the follow-up run after the reset; the ledgers and cursors make it carry on
+    where this one stopped."""
+    message = pause.message()
+    zoho_quota.note_pause(pause)
+    QontoConnection.update(follow_up_at=pause.resumes_at).execute()
+    sync_run.status, sync_run.error, sync_run.finished_at = "paused", message, utcnow()
+    sync_run.save()
+    # Ended, not failed: the banner shows the message (jobs/_banner.html: "Paused: …").
+    jobs.succeed(job, message)
+    audit.record("bank.sync_paused", actor="worker", subject=job.trigger, detail=message)
 
 
 def _succeed(config, job, sync_run) -> None:
@@ -213,6 +245,7 @@ def _succeed(config, job, sync_run) -> None:
     jobs.succeed(job, message)
     audit.record("bank.sync", user=job.created_by, actor=None if job.created_by else "scheduler",
                  subject=job.trigger, after=totals)
+    alerts.after_bank_sync()
 
 
 def _book_follow_up(config) -> datetime.datetime | None:
@@ -256,8 +289,12 @@ class BankSync:
             raise zoho.ConnectError("Zoho Books is not connected (or needs reconnecting), so "
                                     "nothing was pushed. An admin can reconnect it on the "
                                     "Connections page.")
+        # A long import: it stops before the daily calls kept for publishing (zoho_quota).
         self.zoho = zoho.books_client(config, connection,
-                                      on_wait=lambda message: jobs.waiting(job, message))
+                                      on_wait=lambda message: jobs.waiting(job, message),
+                                      long_import=True)
+        self.organization_id = connection.organization_id
+        self.reserve_percent = zoho_quota.reserve_percent(config)
         self.qonto = qonto.client(config)
 
     def writing(self):
@@ -476,6 +513,8 @@ class BankSync:
                          .limit(BATCH_SIZE))
             if not lines:
                 return
+            # Before the ledger row: a pause here leaves no batch to look up afterwards.
+            zoho_quota.check_reserve(self.organization_id, self.reserve_percent)
             self.say(account, f"pushing {len(lines)} lines to Zoho Books")
             self.push_lines(account, lines)
 
@@ -492,6 +531,9 @@ class BankSync:
         try:
             with self.writing():
                 self.zoho.post("/bankstatements", json=body)
+        except (ZohoDailyLimitReached, zoho_quota.QuotaPause):
+            self.unsend_batch(batch)  # refused before any work, or never sent
+            raise
         except ZohoValidationError as error:
             if len(lines) == 1:
                 self.refuse_batch(account, batch, lines, error.user_message)
@@ -516,9 +558,20 @@ class BankSync:
 
     def split_batch(self, batch: PushBatch) -> None:
         """Zoho refused the whole batch (it imports all or nothing): retry it in halves."""
+        self.release_batch(batch, "split",
+                           "Refused as a whole; sent again in halves to find the bad line.")
+
+    def unsend_batch(self, batch: PushBatch) -> None:
+        """Zoho's daily quota stopped the batch before Zoho did anything with it: its lines
+        are ready again, for the run after the reset."""
+        self.release_batch(batch, "not_sent",
+                           "Not sent: Zoho's daily quota paused the sync first.")
+
+    @staticmethod
+    def release_batch(batch: PushBatch, state: str, error: str) -> None:
+        """Settle the batch as `state` and make its lines ready to be sent again."""
         with db.atomic():
-            batch.state, batch.settled_at = "split", utcnow()
-            batch.error = "Refused as a whole; sent again in halves to find the bad line."
+            batch.state, batch.settled_at, batch.error = state, utcnow(), error
             batch.save()
             (BankTransaction.update(push_state=PushState.READY, push_batch=None)
              .where(BankTransaction.push_batch == batch).execute())

@@ -3,11 +3,15 @@
 Search covers the supplier, the number, the file name and the total ("94.80" or "94,80").
 On SQLite it is the full-text index `document_search` (FTS5, kept by triggers from migration
 0009, its rowid the document id), matching words by their beginning, so "ovh fr-20" finds
-OVHcloud's FR-2026-0193. Any other database (PostgreSQL, not run yet) falls back to a
-case-insensitive substring match on the columns: that is the whole switch, `full_text`.
+OVHcloud's FR-2026-0193. PostgreSQL has no such index here (no extension is assumed): the
+same words are matched there by a regular expression per word (`word_patterns`), which finds
+what FTS5 finds, by scanning the rows: that is the whole switch, `full_text`.
 """
 
-from peewee import SQL, Entity, NodeList, SqliteDatabase
+import re
+import unicodedata
+
+from peewee import SQL, Entity, Expression, NodeList, SqliteDatabase, fn
 
 from models import Document, DocumentStatus, db
 
@@ -40,9 +44,64 @@ def full_text() -> bool:
 def _matching(search: str):
     """The condition a document meets when it matches every word of the search."""
     if not full_text():
-        return (Document.supplier_name.contains(search) | Document.number.contains(search)
-                | Document.filename.contains(search))
+        return every_word_in(search, (Document.supplier_name, Document.number,
+                                      Document.filename, amount_text(Document.total_cents)))
     return matching_rows(Document, "document_search", search)
+
+
+def amount_text(cents):
+    """Cents as the FTS index writes them, "94.80" ("-1.50" below zero; "" for none)."""
+    return fn.COALESCE(fn.CONCAT((cents / 100).cast("text"), ".",
+                                 fn.LPAD(fn.ABS(fn.MOD(cents, 100)).cast("text"), 2, "0")), "")
+
+
+def every_word_in(search: str, columns):
+    """Outside SQLite: the condition a row meets when every word of the search is in one of
+    the columns, as FTS5 (unicode61, diacritics removed, word prefixes) would match it."""
+    patterns = word_patterns(search)
+    if not patterns:
+        return SQL("0 = 1")
+    condition = None
+    for pattern in patterns:
+        in_a_column = None
+        for column in columns:
+            found = Expression(column, "~*", pattern)
+            in_a_column = found if in_a_column is None else in_a_column | found
+        condition = in_a_column if condition is None else condition & in_a_column
+    return condition
+
+
+# Each Latin letter stands for its accented forms, as FTS5's remove_diacritics does.
+_ACCENTED = {}
+for _code in range(0xC0, 0x250):
+    _char = chr(_code)
+    _base = unicodedata.normalize("NFKD", _char)[0].lower()
+    if _base.isascii() and _base.isalpha() and _char.lower() != _base:
+        _ACCENTED.setdefault(_base, set()).update({_char.lower(), _char.upper()})
+
+
+def word_patterns(search: str) -> list[str]:
+    """One PostgreSQL regular expression per word typed: its tokens (runs of letters and
+    digits) in order, separated by anything else, the first at a word's start and the last
+    matched as a beginning: "FR-20" finds "FR-2026-0193", "94,80" finds "94.80"."""
+    patterns = []
+    for word in search.split():
+        tokens = re.findall(r"[^\W_]+", _plain(word))
+        if tokens:
+            body = r"[^[:alnum:]]+".join(_letters(token) for token in tokens)
+            patterns.append(r"(^|[^[:alnum:]])" + body)
+    return patterns
+
+
+def _plain(text: str) -> str:
+    return "".join(char for char in unicodedata.normalize("NFKD", text.lower())
+                   if not unicodedata.combining(char))
+
+
+def _letters(token: str) -> str:
+    return "".join(
+        "[" + char + char.upper() + "".join(sorted(_ACCENTED[char])) + "]" if char in _ACCENTED
+        else re.escape(char) for char in token)
 
 
 def matching_rows(model, fts_table: str, search: str):

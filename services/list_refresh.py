@@ -11,12 +11,13 @@ from integrations.zoho_books import (
     ZohoUnavailable,
 )
 from models import Job, ZohoConnection, utcnow
-from services import audit, jobs, lists, zoho
+from services import audit, jobs, lists, zoho, zoho_quota
 from services.rate_budget import forget_old_minutes
 
 log = logging.getLogger(__name__)
 
 KIND = "refresh_lists"
+PAUSED = "Paused:"
 
 
 class TryAgainLater(Exception):
@@ -32,6 +33,11 @@ def is_due(config) -> bool:
     connection = ZohoConnection.current()
     if not connection.is_connected:
         return False
+    if zoho_quota.paused_until(connection.organization_id):
+        return False  # Zoho's daily quota is kept for publishing until the reset
+    latest = jobs.latest(KIND)
+    if latest is not None and latest.message.startswith(PAUSED):
+        return True  # the pause is over: carry on with the refresh it stopped
     last = connection.last_list_refresh_at
     every = datetime.timedelta(hours=config["LIST_REFRESH_HOURS"])
     return last is None or utcnow() - last >= every
@@ -45,11 +51,19 @@ def run(config, job_id: int, *, retries_left: int = 0) -> None:
     jobs.begin(job)
     connection = ZohoConnection.current()
     try:
+        # The scheduled refresh is a long import that leaves the day's reserve to people;
+        # one a person asked for may spend it (they wait for it, like for a publish).
         client = zoho.books_client(config, connection,
-                                   on_wait=lambda message: jobs.waiting(job, message))
+                                   on_wait=lambda message: jobs.waiting(job, message),
+                                   long_import=job.trigger == "schedule")
         counts = lists.refresh(client, connection.organization_id,
                                lambda step, counts, percent: jobs.progress(
                                    job, step, counts=counts, percent=percent))
+    except zoho_quota.QuotaPause as pause:
+        _pause(job, pause)
+    except ZohoDailyLimitReached:
+        _pause(job, zoho_quota.day_spent(connection.organization_id,
+                                         zoho_quota.reserve_percent(config)))
     except (ZohoUnavailable, RefreshThrottled) as error:
         _passing_failure(job, error, retries_left)
     except (TokenRevoked, ZohoAuthError, ZohoApiError, zoho.ConnectError) as error:
@@ -76,6 +90,15 @@ def _finish(job, connection, counts) -> None:
                  actor=None if job.created_by else "scheduler",
                  subject=connection.organization_name, after=counts)
     forget_old_minutes()
+
+
+def _pause(job, pause: zoho_quota.QuotaPause) -> None:
+    """Stop at a page boundary until Zoho's day turns; the 15-minute tick starts the
+    refresh again after the reset (`is_due`). Pages are upserts: nothing is taken twice."""
+    zoho_quota.note_pause(pause)
+    jobs.succeed(job, pause.message())
+    audit.record("lists.refresh_paused", actor="worker", subject=job.trigger,
+                 detail=job.message)
 
 
 def _passing_failure(job, error, retries_left) -> None:

@@ -2,9 +2,11 @@
 log lines' format (plain text, or one JSON object a line with BOOKBRIDGE_LOG_FORMAT=json).
 
 Each family of figures is one aggregate query, so a scrape stays cheap however many bank
-lines and documents the database holds. Only what is stored is reported: Zoho's 429s are
-counted nowhere, and the call budget keeps one row per minute for a day, so the figures
-are the calls of the current minute and the quota left, not ever-growing totals.
+lines and documents the database holds. Zoho's calls and 429s (by code) are lasting totals
+per organisation, counted by the client on the organisation's ZohoQuota row together with
+the daily quota its answers report (services.zoho_quota); the per-minute budget keeps one
+row per minute for a day, so its figures are the calls of the current minute and what is
+left of it.
 """
 
 import datetime
@@ -22,6 +24,7 @@ from models import (
     QontoAccount,
     QontoConnection,
     ZohoConnection,
+    ZohoQuota,
     utcnow,
 )
 from models.bank import QontoStatus
@@ -118,7 +121,34 @@ def collect(calls_per_minute: int) -> list[_Family]:
     if zoho_connected:
         left.add(max(0, calls_per_minute - by_organisation.get(zoho.organization_id, 0)))
 
-    return [jobs, documents, lines, synced, connected, bank, spent, left]
+    return [jobs, documents, lines, synced, connected, bank, spent, left, *_daily_quota()]
+
+
+def _daily_quota() -> list[_Family]:
+    """Lasting Zoho call and 429 totals, and today's daily quota, per organisation."""
+    calls = _Family("bookbridge_zoho_calls_total", "counter",
+                    "Zoho Books calls answered, per organisation, since installation.")
+    refused = _Family("bookbridge_zoho_rate_limited_total", "counter",
+                      "Zoho Books 429 answers per organisation and Zoho code (44 per "
+                      "minute, 45 daily plan cap, 1070 too many at once).")
+    left = _Family("bookbridge_zoho_daily_quota_remaining", "gauge",
+                   "Zoho Books calls left today by Zoho's last answer (absent before the "
+                   "first answer of the day, or without Zoho's X-Rate-Limit headers).")
+    limit = _Family("bookbridge_zoho_daily_quota_limit", "gauge",
+                    "The daily Zoho Books call cap of the organisation's plan.")
+    now = utcnow()
+    for row in ZohoQuota.select().order_by(ZohoQuota.organization_id):
+        organisation = row.organization_id
+        calls.add(row.calls, organization_id=organisation)
+        for code in (44, 45, 1070):
+            refused.add(getattr(row, f"refused_{code}"), organization_id=organisation,
+                        code=str(code))
+        if row.daily_limit is not None:
+            limit.add(row.daily_limit, organization_id=organisation)
+            today = row.resets_at > now if row.resets_at else row.read_at.date() == now.date()
+            if today:
+                left.add(row.remaining, organization_id=organisation)
+    return [calls, refused, left, limit]
 
 
 def _enum_value(value) -> str:

@@ -4,7 +4,7 @@ import logging
 
 from integrations.qonto import QontoAuthError, QontoClient, QontoError
 from models import QontoAccount, QontoConnection, QontoStatus, db, utcnow
-from services import audit, bank_schedule, text_limits
+from services import alerts, audit, bank_schedule, text_limits
 from services.secrets_box import SecretBox
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def connect(config, user, login: str, secret_key: str, consented: bool) -> Qonto
             connection.sync_time, bank_schedule.time_zone(config), utcnow())
         connection.save()
         accounts = store_accounts(organization.get("bank_accounts", []))
+        alerts.connection_restored("qonto")
     audit.record("qonto.connect", user=user, subject=connection.organization_name,
                  after={"login": login, "accounts": [a.name for a in accounts],
                         "consent": list(SHARED_WITH_ZOHO)})
@@ -100,6 +101,7 @@ def disconnect(user) -> None:
     connection.next_sync_at = None
     connection.problem = ""
     connection.save()
+    alerts.connection_restored("qonto")  # an admin's choice, not a problem to mail
     audit.record("qonto.disconnect", user=user, subject=connection.organization_name,
                  before=before, after={"status": connection.status.value})
 
@@ -114,6 +116,7 @@ def mark_broken(reason: str) -> None:
     audit.record("qonto.broken", actor="worker", subject=connection.organization_name,
                  detail=reason)
     log.warning("qonto connection marked broken")
+    alerts.connection_needs_reconnect("qonto", reason)
 
 
 def set_sync_time(config, user, value: str) -> None:

@@ -11,6 +11,7 @@ import time
 from peewee import IntegrityError
 
 from models import ApiBudget, db, utcnow
+from services import zoho_quota
 
 
 def _this_minute() -> datetime.datetime:
@@ -26,8 +27,11 @@ class SharedBudget:
     """The `Pacer` of the Zoho Books client: may sleep before a call, never fails one."""
 
     def __init__(self, organization_id: str, per_minute: int, on_wait=None, sleep=time.sleep,
-                 max_wait: float = 61):
+                 max_wait: float = 61, keep_reserve: int | None = None):
         self.organization_id = organization_id
+        # A long import's budget stops (zoho_quota.QuotaPause) before spending the last
+        # `keep_reserve` percent of Zoho's daily calls; None: a person's call may spend them.
+        self.keep_reserve = keep_reserve
         self.per_minute = per_minute
         self.on_wait = on_wait or (lambda message: None)
         self.sleep = sleep
@@ -35,6 +39,8 @@ class SharedBudget:
         self.max_wait = max_wait
 
     def before_call(self) -> None:
+        if self.keep_reserve is not None:
+            zoho_quota.check_reserve(self.organization_id, self.keep_reserve)
         while not self._take_one():
             pause = min(_seconds_to_next_minute(), self.max_wait)
             self.on_wait(f"Waiting {int(pause)} s for Zoho's per-minute quota to free up.")
@@ -50,6 +56,10 @@ class SharedBudget:
         pause = min(_seconds_to_next_minute(), self.max_wait)
         self.on_wait(f"Zoho asked us to slow down; resuming in {int(pause)} s.")
         self.sleep(pause)
+
+    def after_reply(self, status: int, code: int | None, daily_quota) -> None:
+        """Count the answer and keep Zoho's daily quota reading (zoho_quota)."""
+        zoho_quota.record_answer(self.organization_id, status, code, daily_quota)
 
     def _take_one(self) -> bool:
         minute = _this_minute()

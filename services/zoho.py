@@ -20,7 +20,7 @@ from models import (
     db,
     utcnow,
 )
-from services import audit
+from services import alerts, audit, zoho_quota
 from services.rate_budget import SharedBudget
 from services.secrets_box import SecretBox, SecretUnreadable
 
@@ -203,6 +203,7 @@ def _apply_authorization(connection, pending, organisation, user) -> None:
     connection.connected_at = utcnow()
     connection.problem = ""
     connection.save()
+    alerts.connection_restored("zoho")
 
 
 def _forget_organisation_specific_settings(user) -> None:
@@ -233,6 +234,7 @@ def disconnect(config, user) -> bool:
     connection.access_token_expires_at = None
     connection.problem = ""
     connection.save()
+    alerts.connection_restored("zoho")  # an admin's choice, not a problem to mail
     audit.record("zoho.disconnect", user=user, subject=connection.organization_name,
                  before=before, after=_describe(connection),
                  detail="" if revoked else "Zoho could not be reached to revoke the token.")
@@ -281,6 +283,7 @@ def mark_needs_reconnect(connection: ZohoConnection, reason: str) -> None:
     connection.status = ConnectionStatus.NEEDS_RECONNECT
     audit.record("zoho.needs_reconnect", actor="system", subject=connection.organization_name,
                  before=before, after=_describe(connection), detail=reason)
+    alerts.connection_needs_reconnect("zoho", reason)
 
 
 # -- tokens -------------------------------------------------------------------------------
@@ -396,14 +399,20 @@ def web_link(config, record_type: str, record_id: str | None) -> str:
     return f"{domain}/app/{connection.organization_id}#/{record_type}s/{record_id}"
 
 
-def books_client(config, connection: ZohoConnection | None = None, on_wait=None) -> ZohoBooksClient:
-    """A Books client for the connected organisation, sharing the per-minute budget."""
+def books_client(config, connection: ZohoConnection | None = None, on_wait=None,
+                 long_import: bool = False) -> ZohoBooksClient:
+    """A Books client for the connected organisation, sharing the per-minute budget.
+
+    A `long_import` client stops before spending the daily reserve kept for people
+    (services.zoho_quota.QuotaPause)."""
     connection = connection or ZohoConnection.current()
     if not connection.is_connected:
         raise ConnectError("Zoho Books is not connected. An admin can connect it on the "
                            "Connections page.")
     budget = SharedBudget(connection.organization_id, config["ZOHO_CALLS_PER_MINUTE"],
-                          on_wait=on_wait, max_wait=config["ZOHO_MAX_QUOTA_WAIT"])
+                          on_wait=on_wait, max_wait=config["ZOHO_MAX_QUOTA_WAIT"],
+                          keep_reserve=zoho_quota.reserve_percent(config) if long_import
+                          else None)
     return ZohoBooksClient(connection.api_domain, connection.organization_id,
                            StoredTokens(config, connection.id), pacer=budget,
                            timeout=config["ZOHO_TIMEOUT"],

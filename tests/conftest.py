@@ -1,5 +1,7 @@
-"""Fixtures: a real app on a temporary SQLite file, the sandbox over real HTTP, users."""
+"""Fixtures: a real app on a temporary SQLite file (or, with BOOKBRIDGE_TEST_POSTGRES set, a
+PostgreSQL database of its own), the sandbox over real HTTP, users."""
 
+import contextlib
 import datetime
 import os
 import re
@@ -24,10 +26,69 @@ import pytest  # noqa: E402
 
 from app import create_app  # noqa: E402
 from models import Role  # noqa: E402
+from tests import postgres  # noqa: E402
 from tests.factories import DEFAULT_PASSWORD, make_user  # noqa: E402
 from tests.sandbox_server import start_sandbox  # noqa: E402
 
 CALLBACK_PATH = "/connections/zoho/callback"
+ON_POSTGRES = bool(postgres.admin_url())
+
+
+def pytest_configure(config):
+    if not ON_POSTGRES or hasattr(config, "workerinput"):
+        return  # the SQLite pass, or an xdist worker (the controller checked already)
+    postgres.new_run()  # made here, before xdist starts the workers, so they inherit it
+    if not postgres.server_answers(postgres.admin_url()):
+        pytest.exit(f"no PostgreSQL server answers at {postgres.shown(postgres.admin_url())} "
+                    f"({postgres.ADMIN_URL_VARIABLE})", returncode=3)
+    stale = postgres.Databases(postgres.admin_url())
+    stale.drop_stale()
+    config.stash[_RUN_DATABASES] = stale
+
+
+def pytest_unconfigure(config):
+    databases = config.stash.get(_RUN_DATABASES, None)
+    if databases is not None:  # the controller: whatever a crashed worker left
+        databases.drop_run()
+        databases.drop_mine()
+
+
+def pytest_report_header(config):
+    if ON_POSTGRES:
+        shown = postgres.shown(postgres.admin_url())
+        return f"database: PostgreSQL ({shown}), run {postgres.run_id()}"
+    return "database: SQLite"
+
+
+# Whole folders of tests that touch no database, app or worker: extraction and OCR of files,
+# the HTTP clients of integrations/ (no models, by design), the sandbox and its contracts,
+# the corpus score. They run once, on the SQLite pass: run again on PostgreSQL they would
+# test nothing new and add minutes (OCR, the contract walks) to a pass meant to stay short.
+NO_DATABASE_PATHS = ("tests/extraction/", "tests/integrations/", "tests/sandbox/",
+                     "tests/contract/", "tests/test_corpus.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL pass, skip what is about SQLite itself, and leave out the tests
+    that never touch a database (they ran on the SQLite pass)."""
+    root = str(config.rootpath) + "/"
+    for item in items:
+        if str(item.path).removeprefix(root).startswith(NO_DATABASE_PATHS):
+            item.add_marker(pytest.mark.no_database)
+    if not ON_POSTGRES:
+        return
+    left_out = [item for item in items if item.get_closest_marker("no_database")]
+    if left_out:  # deselected, as `-m "not no_database"` would: they are not for this pass
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("no_database")]
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+_RUN_DATABASES = pytest.StashKey()
 
 
 @pytest.fixture(scope="session")
@@ -51,19 +112,91 @@ def migrated_database(tmp_path_factory):
     from a copy of it instead of migrating again (about 0.2 s a test)."""
     from models import db
 
+    if ON_POSTGRES:
+        return None  # the template database of `postgres_databases` plays this part
     data_dir = tmp_path_factory.mktemp("migrated")
     create_app({"TESTING": True, "DATA_DIR": str(data_dir)})
     db.close()  # the last connection: SQLite folds the WAL back into the file
     return data_dir / "bookbridge.db"
 
 
+@pytest.fixture(scope="session")
+def postgres_databases(tmp_path_factory):
+    """This worker's PostgreSQL databases (None on the SQLite pass), with a template the real
+    migrations built once; every one of them is dropped when the worker ends."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    from models import db
+
+    databases = postgres.Databases(postgres.admin_url())
+    databases.template = databases.new_name("template")
+    url = databases.create(databases.template)
+    create_app({"TESTING": True, "DATA_DIR": str(tmp_path_factory.mktemp("migrated")),
+                "DATABASE_URL": url})
+    db.close()  # a template must have no connection while it is copied
+    yield databases
+    databases.drop_mine()
+
+
+@pytest.fixture(autouse=True)
+def _no_database_by_accident(monkeypatch):
+    """On the PostgreSQL pass, an app a test builds without asking for a database points to
+    one that does not exist, so it fails loudly rather than running on SQLite unnoticed."""
+    if ON_POSTGRES:
+        monkeypatch.setenv("BOOKBRIDGE_DATABASE_URL", postgres.Databases(
+            postgres.admin_url()).url(f"{postgres.PREFIX}{postgres.run_id()}_none"))
+
+
 @pytest.fixture
-def app(tmp_path, fresh_sandbox, migrated_database):
+def database_url(postgres_databases, monkeypatch):
+    """On the PostgreSQL pass, a migrated database of this test's own, also in the
+    environment for the apps, workers and scripts the test starts; None on SQLite (where
+    the data directory holds the database)."""
+    if postgres_databases is None:
+        yield None
+        return
+    name = postgres_databases.new_name()
+    url = postgres_databases.create(name, template=postgres_databases.template)
+    monkeypatch.setenv("BOOKBRIDGE_DATABASE_URL", url)
+    yield url
+    _close_connections()
+    postgres_databases.drop(name)
+
+
+def _close_connections():
+    """Close this thread's connection before the test's database is dropped."""
+    from models import db
+
+    if db.obj is not None and not db.obj.is_closed():
+        with contextlib.suppress(Exception):  # a broken one cannot close; FORCE ends it
+            db.close()
+
+
+def new_database(postgres_databases) -> str | None:
+    """A migrated PostgreSQL database for a fixture broader than a test (dropped when the
+    worker ends); None on the SQLite pass."""
+    if postgres_databases is None:
+        return None
+    return postgres_databases.create(postgres_databases.new_name(),
+                                     template=postgres_databases.template)
+
+
+def database_config(data_dir, url, migrated_database) -> dict:
+    """The app config keys that put its database in `data_dir` (SQLite: a copy of the
+    migrated file) or at `url` (PostgreSQL)."""
+    if url:
+        return {"DATA_DIR": str(data_dir), "DATABASE_URL": url}
+    shutil.copyfile(migrated_database, data_dir / "bookbridge.db")
+    return {"DATA_DIR": str(data_dir)}
+
+
+@pytest.fixture
+def app(tmp_path, fresh_sandbox, migrated_database, database_url):
     (tmp_path / "data").mkdir()
-    shutil.copyfile(migrated_database, tmp_path / "data" / "bookbridge.db")
     app = create_app({
         "TESTING": True,
-        "DATA_DIR": str(tmp_path / "data"),
+        **database_config(tmp_path / "data", database_url, migrated_database),
         "ZOHO_CLIENT_ID": fresh_sandbox.client_id,
         "ZOHO_CLIENT_SECRET": fresh_sandbox.client_secret,
         "ZOHO_REDIRECT_URI": "http://localhost" + CALLBACK_PATH,

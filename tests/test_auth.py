@@ -195,7 +195,7 @@ def test_session_cookie_is_httponly_and_lax(client, admin):
     assert "Secure" not in cookie
 
 
-def test_secure_cookie_when_configured_for_https(tmp_path, fresh_sandbox):
+def test_secure_cookie_when_configured_for_https(tmp_path, fresh_sandbox, database_url):
     from app import create_app
 
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "d"), "HTTPS": True})

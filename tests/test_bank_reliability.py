@@ -26,6 +26,8 @@ def _worker_env(app) -> dict:
                 "ZOHO_MAX_QUOTA_WAIT", "ZOHO_RETRY_DELAY", "QONTO_RETRY_DELAY",
                 "BANK_SETTLE_AFTER"):
         env[f"BOOKBRIDGE_{key}"] = str(app.config[key])
+    if app.config.get("DATABASE_URL"):  # the PostgreSQL pass: the test's own database
+        env["BOOKBRIDGE_DATABASE_URL"] = app.config["DATABASE_URL"]
     return env
 
 
@@ -37,7 +39,9 @@ def _step_of_running_job() -> str:
 def _phase(step: str) -> tuple[str, str] | None:
     """("Compte courant", "pushing") from "Compte courant: pushing 200 lines to Zoho Books"."""
     account, _, what = step.partition(": ")
-    return (account, what.split(" ")[0]) if what else None
+    if not what or account == "Resuming":  # "Resuming: the worker stopped…": no phase yet
+        return None
+    return account, what.split(" ")[0]
 
 
 def _start_worker(env):

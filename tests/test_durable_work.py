@@ -178,16 +178,20 @@ for task in (documents.extract_documents_left_waiting, bank.sync_bank_when_due,
 """
 
 
-def test_worker_starts_repeatedly_without_racing_for_the_database(tmp_path):
+def test_worker_starts_repeatedly_without_racing_for_the_database(tmp_path,
+                                                                   postgres_databases):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith("BOOKBRIDGE_HUEY")}
     consumer = Path(sys.executable).parent / "huey_consumer"
     for attempt in range(3):
         env["BOOKBRIDGE_DATA_DIR"] = str(tmp_path / f"data{attempt}")
+        if postgres_databases is not None:  # a new, empty database each time, as on SQLite
+            env["BOOKBRIDGE_DATABASE_URL"] = postgres_databases.create(
+                postgres_databases.new_name())
         subprocess.run([sys.executable, "-c", ENQUEUE_PERIODIC_TASKS], cwd=ROOT, env=env,
                        check=True, capture_output=True, timeout=60)
-        worker = subprocess.Popen([str(consumer), "jobs.huey", "-w", "2", "-k", "thread", "-f",
-                                   "-n"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        worker = subprocess.Popen([str(consumer), "jobs.huey", "-w", "2", "-k", "thread", "-n"],
+                                  cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
         output = _read_until(worker, lambda text: text.count("executed in") >= 4, seconds=60)
         assert "Traceback" not in output and "uninitialized" not in output, output

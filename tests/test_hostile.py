@@ -41,7 +41,8 @@ ADMIN_ONLY = {
     "connections.organisation_finish", "connections.zoho_disconnect",
     "connections.refresh_create", "settings.settings_update", "bank.qonto_connect",
     "bank.qonto_disconnect", "bank.account_update", "bank.history_import", "bank.sync_create",
-    "bank.schedule_update", "bank.failures_retry",
+    "bank.schedule_update", "bank.failures_retry", "settings.alerts_update",
+    "settings.alerts_test",
 }
 ADMIN_ONLY_BLUEPRINTS = {"users"}
 # Signing out ends the session the matrix runs in; it is checked on its own.

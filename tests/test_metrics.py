@@ -210,7 +210,7 @@ def test_one_query_per_family(app):
     response = counted.test_client().get("/metrics",
                                          headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
-    assert int(response.headers["X-Query-Count"]) <= 7
+    assert int(response.headers["X-Query-Count"]) <= 8
 
 
 # -- JSON logs --------------------------------------------------------------------------------
@@ -259,3 +259,26 @@ def test_json_logs_are_one_object_a_line(app, json_root, tmp_path):
 def test_text_logs_stay_the_default(app):
     assert app.config["LOG_FORMAT"] == "text"
     assert not [h for h in logging.getLogger().handlers if getattr(h, "bookbridge_json", False)]
+
+
+def test_zoho_calls_and_429s_are_lasting_totals(metrics_on, client, connected, sandbox):
+    """Every call Zoho answered is counted, 429s by code, and the daily quota as Zoho's
+    answers report it (the sandbox's Free plan: 1,000 a day)."""
+    from tests.test_daily_quota import refresh
+
+    org = connected.organization_id
+    labels = frozenset({("organization_id", org)})
+    before = scrape(client).get(("bookbridge_zoho_calls_total", labels), 0)
+    sandbox.admin("POST", "/sandbox/stats/reset")
+    sandbox.admin("POST", "/sandbox/faults", force_429=2)  # two per-minute refusals
+
+    assert "Refresh complete" in refresh(client).text
+    samples = scrape(client)
+    answered = sandbox.admin("GET", f"/sandbox/stats?organization_id={org}")["total"]
+    assert samples[("bookbridge_zoho_calls_total", labels)] - before == answered
+    refused = {dict(key)["code"]: value for (name, key), value in samples.items()
+               if name == "bookbridge_zoho_rate_limited_total"}
+    assert refused == {"44": 2, "45": 0, "1070": 0}
+    spent = sandbox.admin("GET", f"/sandbox/orgs/{org}/limits")["spent_today"]
+    assert samples[("bookbridge_zoho_daily_quota_limit", labels)] == 1000
+    assert samples[("bookbridge_zoho_daily_quota_remaining", labels)] == 1000 - spent

@@ -3,11 +3,11 @@
 Two states are built with bench/scale_state.py (the builder `python -m bench.scale` uses),
 small enough that every list in the small one is shorter than its page, so a query per row
 shows as a different count. Each page is requested once to warm up, then counted from the
-`X-Query-Count` header (COUNT_QUERIES on), on a real SQLite file through the real app.
+`X-Query-Count` header (COUNT_QUERIES on), on a real database (SQLite, or PostgreSQL on that
+pass) through the real app.
 """
 
 import re
-import shutil
 
 import pytest
 
@@ -15,6 +15,7 @@ from app import create_app
 from bench import scale_state
 from bench.scale_state import PAGES, Sizes
 from models import Document
+from tests.conftest import database_config, new_database
 
 SMALL = Sizes(bank_lines=60, documents=12, audit_events=16, contacts=8, accounts=6, taxes=3,
               bank_accounts=3, items=4, bank_rules=2, supplier_rules=2, sync_runs=3,
@@ -58,12 +59,10 @@ def _count(client, page, state, round_number: int) -> int | str:
     return int(response.headers["X-Query-Count"])
 
 
-def _measure(data_dir, sizes: Sizes, migrated_database) -> dict[str, int | str]:
+def _measure(data_dir, sizes: Sizes, database: dict) -> dict[str, int | str]:
     """Queries of each page's second request (the first warms caches) in a built state."""
-    data_dir.mkdir()
-    shutil.copyfile(migrated_database, data_dir / "bookbridge.db")
     # Not TESTING: a page that fails answers 500 here, as it would to a person.
-    app, state = scale_state.build(data_dir, sizes, {"COUNT_QUERIES": True})
+    app, state = scale_state.build(data_dir, sizes, {"COUNT_QUERIES": True, **database})
     client = app.test_client()
     _sign_in(client)
     counts = {}
@@ -74,10 +73,14 @@ def _measure(data_dir, sizes: Sizes, migrated_database) -> dict[str, int | str]:
 
 
 @pytest.fixture(scope="module")
-def query_counts(tmp_path_factory, migrated_database):
-    root = tmp_path_factory.mktemp("scale")
-    return {"small": _measure(root / "small", SMALL, migrated_database),
-            "10x": _measure(root / "ten_times", TEN_TIMES, migrated_database)}
+def query_counts(tmp_path_factory, migrated_database, postgres_databases):
+    counts = {}
+    for name, sizes in (("small", SMALL), ("10x", TEN_TIMES)):
+        data_dir = tmp_path_factory.mktemp("scale")
+        database = database_config(data_dir, new_database(postgres_databases),
+                                   migrated_database)
+        counts[name] = _measure(data_dir, sizes, database)
+    return counts
 
 
 def _cases() -> list:
@@ -103,9 +106,9 @@ def test_queries_per_request_do_not_grow_with_the_data(query_counts, page_name):
     ("0", False),  # BOOKBRIDGE_COUNT_QUERIES=0 from the environment
     ("1", True),
 ])
-def test_the_headers_follow_the_setting(tmp_path, migrated_database, setting, counted):
-    shutil.copyfile(migrated_database, tmp_path / "bookbridge.db")
-    config = {"TESTING": True, "DATA_DIR": str(tmp_path)}
+def test_the_headers_follow_the_setting(tmp_path, migrated_database, database_url, setting,
+                                        counted):
+    config = {"TESTING": True, **database_config(tmp_path, database_url, migrated_database)}
     if setting is not None:
         config["COUNT_QUERIES"] = setting
     response = create_app(config).test_client().get("/login")

@@ -13,6 +13,7 @@ from playhouse.migrations import Runner
 from models import AuditEvent, Document, DocumentStatus, SupplierRule, db
 from services import document_search, duplicates
 from services.migrations import MIGRATIONS_DIR
+from tests import postgres
 from tests.test_duplicates import flagged, make_document
 from views import audit as audit_view
 from views.helpers import older_than
@@ -131,6 +132,8 @@ def plan(query) -> str:
     return "\n".join(row[-1] for row in rows)
 
 
+@pytest.mark.sqlite_only(reason="reads SQLite's EXPLAIN QUERY PLAN; PostgreSQL's plans are "
+                               "checked by test_the_lists_read_an_index_in_order_on_postgresql")
 def test_the_status_filter_and_the_activity_list_read_an_index_in_order(app):
     published = document_search.documents("published", "")
     steps = plan(published.where(older_than(Document.created_at, START, 10)).limit(51))
@@ -145,6 +148,22 @@ def test_the_status_filter_and_the_activity_list_read_an_index_in_order(app):
                      .limit(51))
         assert "USING INDEX audit_event_" in steps, (args, steps)
         assert "TEMP B-TREE" not in steps, (args, steps)
+
+
+def test_the_lists_read_an_index_in_order_on_postgresql(app):
+    """PostgreSQL's side of the test above: the status filter (with or without a search) and
+    the activity list walk their indexes in newest-first order, never a sort."""
+    if not app.config.get("DATABASE_URL"):
+        pytest.skip("the PostgreSQL pass checks PostgreSQL's plans")
+    for search in ("", "ovh fr"):
+        steps = postgres.plan(db, document_search.documents("published", search)
+                              .where(older_than(Document.created_at, START, 10)).limit(51))
+        assert "using document_status_created_at_id" in steps, (search, steps)
+        assert "Sort" not in steps, (search, steps)
+    for args in ({}, {"area": "document"}, {"from": "2026-01-01", "to": "2026-01-31"}):
+        steps = postgres.plan(db, audit_view.filtered(args)
+                              .where(older_than(AuditEvent.at, START, 10)).limit(51))
+        assert "using audit_event_" in steps and "Sort" not in steps, (args, steps)
 
 
 # -- keyset pages ------------------------------------------------------------------------------

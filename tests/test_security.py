@@ -40,7 +40,7 @@ def test_signed_in_pages_carry_strict_headers_and_are_never_cached(client, auth,
     assert '"allowEval": false' in page.text and '"includeIndicatorStyles": false' in page.text
 
 
-def test_https_adds_hsts(tmp_path, fresh_sandbox):
+def test_https_adds_hsts(tmp_path, fresh_sandbox, database_url):
     from app import create_app
 
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "d"), "HTTPS": True})
@@ -87,14 +87,18 @@ def test_data_files_and_folders_are_private(app, client, auth, admin):
     data_dir = Path(app.config["DATA_DIR"])
     original = document_store.path_of(app.config, StoredFile.get())
     assert _mode(data_dir) == 0o700
-    for path in (data_dir / "bookbridge.db", data_dir / "bookbridge.db-wal",
-                 data_dir / "secret_key", data_dir / "encryption.key", original):
+    # On PostgreSQL the database is the server's; the data directory keeps the rest.
+    database_files = [] if app.config.get("DATABASE_URL") else [
+        data_dir / "bookbridge.db", data_dir / "bookbridge.db-wal"]
+    for path in (*database_files, data_dir / "secret_key", data_dir / "encryption.key",
+                 original):
         assert _mode(path) == 0o600, path
     assert _mode(original.parent) == 0o700
 
 
 def test_files_left_readable_by_an_older_version_are_made_private_at_start(tmp_path,
-                                                                          fresh_sandbox):
+                                                                          fresh_sandbox,
+                                                                          database_url):
     from app import create_app
 
     data_dir = tmp_path / "old"
@@ -109,7 +113,7 @@ def test_files_left_readable_by_an_older_version_are_made_private_at_start(tmp_p
     assert _mode(data_dir) == 0o700 and _mode(data_dir / "files" / "ab") == 0o700
     assert _mode(data_dir / "files" / "ab" / "abcdef") == 0o600
     assert _mode(data_dir / "secret_key") == 0o600
-    assert _mode(data_dir / "bookbridge.db") == 0o600
+    assert database_url or _mode(data_dir / "bookbridge.db") == 0o600
 
 
 def test_the_worker_creates_its_queue_privately(tmp_path):

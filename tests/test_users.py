@@ -25,7 +25,7 @@ def test_cli_refuses_short_password(runner):
     assert "at least 10 characters" in result.output
 
 
-def test_first_admin_from_environment(tmp_path, fresh_sandbox):
+def test_first_admin_from_environment(tmp_path, fresh_sandbox, database_url):
     from app import create_app
 
     create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "d"),

@@ -112,3 +112,19 @@ def test_a_second_bank_run_waits_for_the_one_under_way(client, zoho_connected, s
     job = Job.get_by_id(job.id)
     assert job.status is JobStatus.WAITING and "starts when it ends" in job.message
     assert not WRITER_LOCK.is_locked()  # publishing was never held up by the waiting run
+
+
+def test_the_same_job_queued_twice_leaves_the_running_one_saying_running(
+        client, zoho_connected, sandbox):  # noqa: F811
+    """With several workers a job's task can be taken twice (a resume and a retry): the
+    second finds the run lock held and must not turn the banner of the run to "waiting"."""
+    connect_qonto(client, sandbox)
+    job, created = bank_sync.request("button")
+    assert created
+    Job.update(status=JobStatus.RUNNING, step="Compte principal: fetching").where(
+        Job.id == job.id).execute()
+    with BANK_RUN_LOCK.held(wait=0):  # the run under way in another worker
+        with pytest.raises(TaskLockedException):
+            sync_bank.call_local(job.id)
+    job = Job.get_by_id(job.id)
+    assert job.status is JobStatus.RUNNING and "starts when it ends" not in job.message

@@ -20,7 +20,7 @@ from extensions import htmx
 from integrations.zoho_accounts import DATA_CENTRES
 from jobs.lists import refresh_lists
 from models import ConnectionSettings, Job, PendingAuthorization, ZohoConnection, ZohoTax
-from services import list_refresh, lists, zoho
+from services import list_refresh, lists, zoho, zoho_quota
 from views.bank import card_context as bank_card_context
 from views.helpers import admin_required, see_other
 from views.jobs import job_banner
@@ -44,6 +44,7 @@ def index():
         data_centres=DATA_CENTRES,
         refresh_job=list_refresh_latest(),
         list_counts=lists.cached_counts(connection),
+        daily_quota=zoho_quota.quota_line(connection.organization_id),
         settings=settings,
         settings_form=form,
         taxes={t.zoho_id: t for t in ZohoTax.select().where(

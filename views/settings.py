@@ -1,4 +1,5 @@
-"""Connection settings: new-supplier warning, default taxes, auto publishing (admins)."""
+"""Connection settings: new-supplier warning, default taxes, auto publishing, and which
+e-mail alerts reach the admins (admins)."""
 
 from flask import Blueprint, current_app, flash, render_template
 from flask_login import current_user, login_required
@@ -8,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from extensions import htmx
 from models import ConnectionSettings, ZohoConnection, ZohoTax
+from services import alerts, mail
 from services import settings as settings_service
 from views.helpers import admin_required, see_other
 
@@ -58,7 +60,8 @@ def _tax_label(tax: ZohoTax) -> str:
 def settings_show():
     connection = ZohoConnection.current()
     form = SettingsForm.for_settings(ConnectionSettings.current(), connection.organization_id)
-    return render_template("settings/index.html", settings_form=form, connection=connection)
+    return render_template("settings/index.html", settings_form=form, connection=connection,
+                           **_alerts_context())
 
 
 @bp.post("/")
@@ -83,3 +86,60 @@ def settings_update():
     message = "Settings saved." if changed else "Nothing to save: the settings were unchanged."
     flash(message, "success")
     return see_other("connections.index", _anchor="settings")
+
+
+# -- e-mail alerts (admins only: the section names the admins' addresses) ------------------------
+
+class AlertsForm(FlaskForm):
+    reconnect = BooleanField(alerts.KINDS[alerts.RECONNECT])
+    sync_failing = BooleanField(alerts.KINDS[alerts.SYNC_FAILING])
+    quota_reserve = BooleanField(alerts.KINDS[alerts.QUOTA_RESERVE])
+    intake_rejected = BooleanField(alerts.KINDS[alerts.INTAKE_REJECTED])
+
+
+class TestMailForm(FlaskForm):
+    """The "Send a test e-mail" button: nothing but its CSRF token."""
+
+
+def _alerts_context() -> dict:
+    if not current_user.is_admin:
+        return {}
+    config = current_app.config
+    return {
+        "alerts_form": AlertsForm(formdata=None, **alerts.choices()),
+        "test_mail_form": TestMailForm(),
+        "smtp_configured": mail.is_configured(config),
+        "smtp_server": mail.server_label(config) if mail.is_configured(config) else "",
+        "alert_recipients": alerts.recipients(),
+        "recent_alerts": list(alerts.recent()),
+    }
+
+
+@bp.post("/alerts")
+@admin_required
+def alerts_update():
+    form = AlertsForm()
+    if not form.validate():
+        flash("The alert choices were not saved: reload the page and try again.", "error")
+        return see_other("settings.settings_show", _anchor="alerts")
+    changed = alerts.update_choices(current_user, **{kind: form[kind].data
+                                                    for kind in alerts.KINDS})
+    flash("E-mail alerts saved." if changed
+          else "Nothing to save: the alert choices were unchanged.", "success")
+    return see_other("settings.settings_show", _anchor="alerts")
+
+
+@bp.post("/alerts/test")
+@admin_required
+def alerts_test():
+    if not TestMailForm().validate():
+        flash("No test e-mail was sent: reload the page and try again.", "error")
+        return see_other("settings.settings_show", _anchor="alerts")
+    try:
+        sent_to = alerts.send_test(current_app.config)
+    except mail.MailError as error:
+        current_app.logger.warning("test mail not sent: %s", error.reason)
+        flash(f"The test e-mail was not sent. {error.reason}", "error")
+    else:
+        flash(f"Sent to {', '.join(sent_to)}.", "success")
+    return see_other("settings.settings_show", _anchor="alerts")

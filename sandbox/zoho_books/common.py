@@ -109,6 +109,16 @@ def _gate():
     limits.apply_faults_during(call_name())
 
 
+@bp.after_request
+def _daily_quota_headers(response):
+    """Every answer about an organisation, errors and 429s included, says how much of the
+    day's plan is left (NOTES §2.2)."""
+    org_id = g.get("org_id")
+    if org_id and runtime().faults["quota_headers"]:
+        response.headers.update(limits.daily_headers(store.get_db(), org_id, now()))
+    return response
+
+
 @bp.teardown_request
 def _leave_slot(_exc=None):
     org_id = g.pop("in_flight_org", None)

@@ -46,8 +46,9 @@ def chromium_path():
 
 
 @pytest.fixture(scope="session")
-def running_app(tmp_path_factory):
-    """Start scripts/run.py exactly as `make run` does, on free ports and a fresh data dir."""
+def running_app(tmp_path_factory, postgres_databases):
+    """Start scripts/run.py exactly as `make run` does, on free ports and a fresh data dir
+    (and, on the PostgreSQL pass, an empty database the launcher migrates)."""
     data_dir = tmp_path_factory.mktemp("browser-data")
     port, sandbox_port = _free_port(), _free_port()
     # The launcher's processes run on the suite's pinned clock, like everything else.
@@ -55,6 +56,8 @@ def running_app(tmp_path_factory):
            if not key.startswith("BOOKBRIDGE_") or key == clock.OFFSET_VARIABLE}
     env.update(PORT=str(port), SANDBOX_PORT=str(sandbox_port), BOOKBRIDGE_DATA_DIR=str(data_dir),
                BOOKBRIDGE_ADMIN_EMAIL=ADMIN_EMAIL, BOOKBRIDGE_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    if postgres_databases is not None:
+        env["BOOKBRIDGE_DATABASE_URL"] = postgres_databases.create(postgres_databases.new_name())
     log = open(data_dir / "run.log", "w")  # noqa: SIM115 — closed below
     process = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from integrations.zoho_books import (
+    DailyQuota,
     SimplePacer,
     ZohoBooksClient,
     ZohoDailyLimitReached,
@@ -284,7 +285,7 @@ def test_429_code_45_is_raised_without_retrying(fake_zoho, tokens, sleeps):
         client_for(fake_zoho.url, tokens, sleeps).get("/contacts")
 
     assert len(fake_zoho.received) == 1 and sleeps == []
-    assert "daily API limit" in caught.value.user_message
+    assert "daily API calls" in caught.value.user_message
 
 
 def test_simple_pacer_keeps_under_the_per_minute_budget():
@@ -565,3 +566,82 @@ def test_sandbox_1070_too_many_at_once_is_backed_off_and_retried(
 
     assert results == [0, 0, 0]
     assert sandbox_stats(fresh_sandbox, organization_id)["GET /settings/taxes"] > 3
+
+
+# --- Zoho's daily quota headers (NOTES §2.2, reported by third parties only) -------------
+
+
+class RecordingPacer(SimplePacer):
+    """A SimplePacer that also keeps what the client reports after each answer."""
+
+    def __init__(self):
+        super().__init__(sleep=lambda seconds: None)
+        self.answers = []
+
+    def after_reply(self, status, code, daily_quota):
+        self.answers.append((status, code, daily_quota))
+
+
+def test_sandbox_quota_headers_reach_the_pacer_on_success_and_429(fresh_sandbox,
+                                                                 organization_id,
+                                                                 sandbox_tokens):
+    pacer = RecordingPacer()
+    books = ZohoBooksClient(fresh_sandbox.url, organization_id, sandbox_tokens, pacer=pacer)
+    fresh_sandbox.admin("POST", f"/sandbox/orgs/{organization_id}/limits", daily=2)
+
+    books.get("/settings/taxes")
+    books.get("/settings/taxes")
+    with pytest.raises(ZohoDailyLimitReached):
+        books.get("/settings/taxes")
+
+    quotas = [quota for _status, _code, quota in pacer.answers]
+    assert [(q.limit, q.remaining) for q in quotas] == [(2, 1), (2, 0), (2, 0)]
+    assert all(0 < q.reset_seconds <= 86400 for q in quotas)
+    assert [(status, code) for status, code, _quota in pacer.answers] == [
+        (200, 0), (200, 0), (429, 45)]
+
+
+def test_answers_without_quota_headers_still_work(fresh_sandbox, organization_id,
+                                                  sandbox_tokens):
+    pacer = RecordingPacer()
+    books = ZohoBooksClient(fresh_sandbox.url, organization_id, sandbox_tokens, pacer=pacer)
+    fresh_sandbox.admin("POST", "/sandbox/faults", quota_headers=False)
+
+    assert books.get("/settings/taxes")["taxes"]
+    assert pacer.answers == [(200, 0, None)]
+
+
+class FailingPacer(SimplePacer):
+    def after_reply(self, status, code, daily_quota):
+        raise RuntimeError("the counter's database is locked")
+
+
+def test_a_failing_counter_never_fails_a_write_zoho_applied(fresh_sandbox, organization_id,
+                                                            sandbox_tokens, caplog):
+    books = ZohoBooksClient(fresh_sandbox.url, organization_id, sandbox_tokens,
+                            pacer=FailingPacer(sleep=lambda seconds: None))
+    with caplog.at_level(logging.WARNING):
+        envelope = books.post("/contacts", json={"contact_name": "Counted Vendor SARL",
+                                                 "contact_type": "vendor"})
+    assert envelope["contact"]["contact_name"] == "Counted Vendor SARL"
+    assert "could not record Zoho's answer" in caplog.text
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({"X-Rate-Limit-Limit": "7500", "X-Rate-Limit-Remaining": "6775",
+      "X-Rate-Limit-Reset": "32400"}, DailyQuota(7500, 6775, 32400)),
+    ({"x-rate-limit-limit": " 1000 ", "x-rate-limit-remaining": "12.0"},
+     DailyQuota(1000, 12, None)),
+    ({"X-Rate-Limit-Limit": "1000", "X-Rate-Limit-Remaining": "5000",
+      "X-Rate-Limit-Reset": "soon"}, DailyQuota(1000, 1000, None)),
+    ({}, None),
+    ({"X-Rate-Limit-Limit": "1000"}, None),
+    ({"X-Rate-Limit-Limit": "lots", "X-Rate-Limit-Remaining": "10"}, None),
+    ({"X-Rate-Limit-Limit": "0", "X-Rate-Limit-Remaining": "0"}, None),
+    ({"X-Rate-Limit-Limit": "1000", "X-Rate-Limit-Remaining": "-3"}, None),
+    ({"X-Rate-Limit-Limit": "nan", "X-Rate-Limit-Remaining": "inf"}, None),
+])
+def test_garbled_quota_headers_are_no_reading(headers, expected):
+    from requests.structures import CaseInsensitiveDict
+
+    assert DailyQuota.from_headers(CaseInsensitiveDict(headers)) == expected

@@ -1,0 +1,222 @@
+"""Zoho's daily call quota (issue 12, item 6): read from Zoho's answers, shown on
+Connections, a reserve kept for people's publishing, pauses until the reset."""
+
+import datetime
+import re
+
+import pytest
+
+import clock
+from jobs.bank import sync_bank_when_due
+from models import (
+    BankTransaction,
+    Document,
+    Job,
+    PushBatch,
+    PushState,
+    QontoConnection,
+    SyncRun,
+    ZohoAccount,
+    ZohoQuota,
+)
+from services import jobs, zoho_quota
+from tests import documents as samples
+from tests.bank_flow import connect_qonto, sync_now
+from tests.conftest import csrf_token
+from tests.test_bank_sync import assert_zoho_holds_exactly_qonto
+from tests.test_documents import upload
+from tests.test_metrics import TOKEN, parse
+
+RESERVE_PAUSE = ("Paused: Zoho's daily quota is down to its 20 % reserve, kept for "
+                 "publishing. Resumes after the reset, in 14 h.")  # 10:00 UTC, reset at 0:00
+# The reset time is known from the day's earlier answers (connecting, which had headers).
+DAY_SPENT_PAUSE = ("Paused: Zoho's daily API calls are all spent (other apps connected to the "
+                   "organisation spend them too). Resumes after the reset, in 14 h.")
+
+
+@pytest.fixture
+def org(connected, sandbox):
+    """The connected French organisation, with the per-minute limit out of the way."""
+    org_id = connected.organization_id
+    sandbox.admin("POST", f"/sandbox/orgs/{org_id}/limits", per_minute=100_000)
+    return org_id
+
+
+def spent_today(sandbox, org_id) -> int:
+    return sandbox.admin("GET", f"/sandbox/orgs/{org_id}/limits")["spent_today"]
+
+
+def day_leaving(sandbox, org_id, usable: int, reserve: int = 20) -> int:
+    """Set a daily cap that leaves `usable` calls today before the `reserve` percent."""
+    spent = spent_today(sandbox, org_id)
+    cap = spent + usable
+    while cap - spent - zoho_quota.reserve_calls(cap, reserve) < usable:
+        cap += 1
+    sandbox.admin("POST", f"/sandbox/orgs/{org_id}/limits", daily=cap)
+    return cap
+
+
+def advance(monkeypatch, sandbox, hours: float) -> None:
+    """Move Bookbridge's clock and the sandbox's by the same time."""
+    seconds = hours * 3600
+    monkeypatch.setenv(clock.OFFSET_VARIABLE, str(clock.offset_seconds() + seconds))
+    sandbox.admin("POST", "/sandbox/clock", advance_seconds=seconds)
+
+
+def refresh(client):
+    return client.post("/connections/zoho/refresh", data={"csrf_token": csrf_token(client)},
+                       follow_redirects=True)
+
+
+# -- reading the quota ----------------------------------------------------------------------
+
+
+def test_connections_shows_the_quota_after_a_refresh(client, org, sandbox, monkeypatch):
+    sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", daily=7500)
+    assert "Refresh complete" in refresh(client).text
+    left = 7500 - spent_today(sandbox, org)
+    page = client.get("/connections/").text
+    assert f"Zoho daily quota: {left:,} of 7,500 left, resets in 14 h" in page
+
+    # To 23:36 UTC, under an hour before the reset. The clock was pinned at the start of
+    # the run and has gone on since, so the hours to go are counted from now.
+    now = clock.utcnow()
+    to_23_36 = datetime.datetime.combine(now.date(), datetime.time(23, 36)) - now
+    advance(monkeypatch, sandbox, to_23_36.total_seconds() / 3600)
+    assert re.search(r"of 7,500 left, resets in 2[45] min", client.get("/connections/").text)
+    advance(monkeypatch, sandbox, 1)  # a new day: yesterday's figure says nothing
+    assert "Zoho daily quota" not in client.get("/connections/").text
+
+
+def test_without_zoho_headers_nothing_breaks_and_calls_are_still_counted(client, org, sandbox,
+                                                                       app):
+    app.config["METRICS_TOKEN"] = TOKEN
+    key = ("bookbridge_zoho_calls_total", frozenset({("organization_id", org)}))
+    before_calls = scrape(client)[key]
+    before_line = re.search(r"Zoho daily quota: [^<]+", client.get("/connections/").text)[0]
+    sandbox.admin("POST", "/sandbox/faults", quota_headers=False)
+
+    assert "Refresh complete" in refresh(client).text
+    # Answers without headers count, and leave the last reading of the day as it was.
+    assert before_line in client.get("/connections/").text
+    assert scrape(client)[key] >= before_calls + 6  # a page of each of the six lists
+
+
+def scrape(client):
+    return parse(client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text)
+
+
+# -- the reserve ----------------------------------------------------------------------------
+
+
+def test_history_import_pauses_at_the_reserve_and_resumes_after_the_reset(
+        client, org, sandbox, monkeypatch):
+    fired = []
+    monkeypatch.setattr(zoho_quota, "reserve_listeners", [lambda *args: fired.append(args)])
+    since = clock.now().date() - datetime.timedelta(days=400)
+    refresh(client)  # a first reading of the day
+    cap = day_leaving(sandbox, org, usable=6)
+
+    connect_qonto(client, sandbox, history_start=since)
+
+    job = jobs.latest("bank_sync")
+    assert job.message == RESERVE_PAUSE
+    banner = client.get("/bank/").text
+    assert "Paused:" in banner and "kept for publishing" in banner
+    assert SyncRun.select().order_by(SyncRun.id.desc()).get().status == "paused"
+    # The import stopped short of the reserve: the day's last 20 % are still there.
+    assert cap - spent_today(sandbox, org) >= zoho_quota.reserve_calls(cap, 20)
+    assert not PushBatch.select().where(PushBatch.state == "prepared").exists()
+    # Stopped half-way: part of the history is in Zoho, the rest waits in Bookbridge.
+    pushed = BankTransaction.select().where(BankTransaction.push_state == PushState.PUSHED)
+    ready = BankTransaction.select().where(BankTransaction.push_state == PushState.READY)
+    assert pushed.count() > 0 and ready.count() > 0
+    assert len(fired) == 1
+
+    # A second click while paused pauses again, and does not alert again.
+    sync_now(client)
+    assert jobs.latest("bank_sync").message == RESERVE_PAUSE and len(fired) == 1
+
+    # A person publishes from the review page: that may spend the reserve.
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    account = ZohoAccount.usable(org).where(ZohoAccount.account_type == "expense").first()
+    client.post(f"/documents/{document.id}", data={
+        "account_id": account.zoho_id, "csrf_token": csrf_token(client, "/documents/")})
+    published = client.post(f"/documents/{document.id}/publish",
+                            data={"csrf_token": csrf_token(client, "/documents/")},
+                            follow_redirects=True).text
+    assert "Published as" in published, published
+
+    # Nothing starts before the reset; after it, the follow-up carries on.
+    sync_bank_when_due.call_local()
+    assert jobs.latest("bank_sync").message == RESERVE_PAUSE
+    advance(monkeypatch, sandbox, 14.1)
+    # The rest of two years of history needs more than this small cap allows in a day.
+    sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", plan="ultimate")
+    sync_bank_when_due.call_local()
+    resumed = jobs.latest("bank_sync")
+    assert resumed.trigger == "follow-up" and resumed.message.startswith("Sync complete"), \
+        resumed.message or resumed.error
+    assert assert_zoho_holds_exactly_qonto(sandbox, since) > 500
+
+
+def test_a_day_spent_by_another_app_pauses_the_import_the_same_way(
+        client, org, sandbox, monkeypatch):
+    since = clock.now().date() - datetime.timedelta(days=400)
+    # Zoho sends no quota headers here, so only its 429 code 45 says the day is spent.
+    sandbox.admin("POST", "/sandbox/faults", quota_headers=False)
+    sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", daily=spent_today(sandbox, org) + 8)
+
+    connect_qonto(client, sandbox, history_start=since)
+
+    job = jobs.latest("bank_sync")
+    assert job.message == DAY_SPENT_PAUSE, job.message or job.error
+    assert ZohoQuota.get(ZohoQuota.organization_id == org).refused_45 == 1
+    assert not PushBatch.select().where(PushBatch.state == "prepared").exists()
+    assert QontoConnection.current().follow_up_at > clock.utcnow()
+
+    advance(monkeypatch, sandbox, 14.1)
+    sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", plan="ultimate")
+    sync_bank_when_due.call_local()
+    resumed = jobs.latest("bank_sync")
+    assert resumed.message.startswith("Sync complete"), resumed.message or resumed.error
+    assert assert_zoho_holds_exactly_qonto(sandbox, since) > 500
+    assert Job.select().where(Job.kind == "bank_sync", Job.error != "").count() == 0
+
+
+def _scheduled_refresh_paused(client, org, sandbox, app):
+    """A scheduled list refresh that reached a 60 % reserve (large enough for a whole
+    refresh on this small day)."""
+    from jobs.lists import refresh_lists_when_due
+    from models import ZohoConnection
+
+    app.config["ZOHO_DAILY_RESERVE"] = 60
+    refresh(client)  # a first reading of the day
+    day_leaving(sandbox, org, usable=2, reserve=60)
+    ZohoConnection.update(last_list_refresh_at=None).execute()  # due by the schedule
+    refresh_lists_when_due.call_local()
+    scheduled = jobs.latest("refresh_lists")
+    assert scheduled.trigger == "schedule"
+    assert scheduled.message == RESERVE_PAUSE.replace("20 %", "60 %")
+    return scheduled
+
+
+def test_the_scheduled_list_refresh_pauses_at_the_reserve_until_the_reset(
+        client, org, sandbox, app, monkeypatch):
+    from jobs.lists import refresh_lists_when_due
+
+    scheduled = _scheduled_refresh_paused(client, org, sandbox, app)
+    refresh_lists_when_due.call_local()
+    assert jobs.latest("refresh_lists").id == scheduled.id  # no new run before the reset
+
+    advance(monkeypatch, sandbox, 14.1)
+    refresh_lists_when_due.call_local()
+    resumed = jobs.latest("refresh_lists")
+    assert resumed.id != scheduled.id and resumed.trigger == "schedule"
+    assert resumed.message.startswith("Refresh complete"), resumed.message or resumed.error
+
+
+def test_a_person_may_refresh_the_lists_with_the_reserve(client, org, sandbox, app):
+    _scheduled_refresh_paused(client, org, sandbox, app)
+    assert "Refresh complete" in refresh(client).text

@@ -197,21 +197,28 @@ def app(tmp_path, fresh_sandbox, migrated_database, database_url):
     app = create_app({
         "TESTING": True,
         **database_config(tmp_path / "data", database_url, migrated_database),
-        "ZOHO_CLIENT_ID": fresh_sandbox.client_id,
-        "ZOHO_CLIENT_SECRET": fresh_sandbox.client_secret,
+        **sandbox_config(fresh_sandbox),
+    })
+    yield app
+
+
+def sandbox_config(sandbox) -> dict:
+    """The settings that point an app at the sandbox, with the tests' short waits."""
+    return {
+        "ZOHO_CLIENT_ID": sandbox.client_id,
+        "ZOHO_CLIENT_SECRET": sandbox.client_secret,
         "ZOHO_REDIRECT_URI": "http://localhost" + CALLBACK_PATH,
-        "ZOHO_ACCOUNTS_URL": fresh_sandbox.url,
+        "ZOHO_ACCOUNTS_URL": sandbox.url,
         # Zoho's 429s are answered by waiting for the next minute; tests wait 0.2 s.
         "ZOHO_MAX_QUOTA_WAIT": 0.2,
         "ZOHO_RETRY_DELAY": 0.05,
         # The sandbox's own per-minute limit is raised to match (see `zoho_org_unlimited`).
         "ZOHO_CALLS_PER_MINUTE": 10_000,
         "QONTO_RETRY_DELAY": 0.05,
-        "QONTO_API_URL": fresh_sandbox.url,
+        "QONTO_API_URL": sandbox.url,
         # Unknown push outcomes are looked up at once (production waits three minutes).
         "BANK_SETTLE_AFTER": 0.0,
-    })
-    yield app
+    }
 
 
 @pytest.fixture

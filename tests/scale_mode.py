@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from tests.conftest import CALLBACK_PATH
+from tests.conftest import sandbox_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -77,16 +77,7 @@ def scale_app(tmp_path, fresh_sandbox, postgres_url, redis_url):
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": postgres_url,
         "QUEUE_URL": redis_url,
-        "ZOHO_CLIENT_ID": fresh_sandbox.client_id,
-        "ZOHO_CLIENT_SECRET": fresh_sandbox.client_secret,
-        "ZOHO_REDIRECT_URI": "http://localhost" + CALLBACK_PATH,
-        "ZOHO_ACCOUNTS_URL": fresh_sandbox.url,
-        "ZOHO_MAX_QUOTA_WAIT": 0.2,
-        "ZOHO_RETRY_DELAY": 0.05,
-        "ZOHO_CALLS_PER_MINUTE": 10_000,
-        "QONTO_RETRY_DELAY": 0.05,
-        "QONTO_API_URL": fresh_sandbox.url,
-        "BANK_SETTLE_AFTER": 0.0,
+        **sandbox_config(fresh_sandbox),
     })
     yield app
 

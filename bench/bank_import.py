@@ -38,6 +38,7 @@ from tests.factories import DEFAULT_PASSWORD, make_user  # noqa: E402
 from tests.zoho_flow import connect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_USER = "bench@example.com"
 
 
 class Sandbox:
@@ -83,25 +84,35 @@ def measure(total: int) -> dict:
             sandbox.stop()
 
 
-def _measure(total: int, sandbox: Sandbox, data_dir: Path) -> dict:
+def connected_app(sandbox: Sandbox, data_dir: Path, transactions: int, **settings):
+    """Qonto history of `transactions` lines over two years in the sandbox, Zoho's limits
+    lifted, an app on `data_dir` (plus `settings`) with an admin signed in and Zoho and
+    Qonto connected (the first sync takes today's lines only). Returns (app, client, since):
+    the history starts at `since`."""
     since = clock.now().date() - datetime.timedelta(days=730)
-    sandbox.admin("POST", "/sandbox/qonto/generate", transactions_per_account=total // 3,
+    sandbox.admin("POST", "/sandbox/qonto/generate", transactions_per_account=transactions // 3,
                   start=since.isoformat())
     app = create_app({
         "DATA_DIR": str(data_dir), "ZOHO_CLIENT_ID": sandbox.client_id,
         "ZOHO_CLIENT_SECRET": sandbox.client_secret, "ZOHO_ACCOUNTS_URL": sandbox.url,
         "ZOHO_REDIRECT_URI": "http://localhost/connections/zoho/callback",
-        "QONTO_API_URL": sandbox.url, "ZOHO_CALLS_PER_MINUTE": 1_000_000,
+        "QONTO_API_URL": sandbox.url, "ZOHO_CALLS_PER_MINUTE": 1_000_000, **settings,
     })
     org = sandbox.org_ids()[0]
     sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", per_minute=1_000_000,
                   daily=10_000_000, concurrency=100)
     client = app.test_client()
-    make_user(email="bench@example.com", role=Role.ADMIN)
-    client.post("/login", data={"email": "bench@example.com", "password": DEFAULT_PASSWORD,
+    make_user(email=BENCH_USER, role=Role.ADMIN)
+    client.post("/login", data={"email": BENCH_USER, "password": DEFAULT_PASSWORD,
                                 "csrf_token": csrf_token(client, "/login")})
     connect(client)
-    connect_qonto(client, sandbox)  # no history: only today's lines
+    connect_qonto(client, sandbox)
+    return app, client, since
+
+
+def _measure(total: int, sandbox: Sandbox, data_dir: Path) -> dict:
+    app, client, since = connected_app(sandbox, data_dir, total)
+    org = sandbox.org_ids()[0]
 
     sandbox.admin("POST", "/sandbox/stats/reset")
     sandbox.admin("POST", "/sandbox/qonto/stats/reset")

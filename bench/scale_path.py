@@ -40,15 +40,13 @@ import requests
 os.environ["BOOKBRIDGE_HUEY_IMMEDIATE"] = "1"  # this process's own set-up runs in-process
 
 import clock  # noqa: E402
-from app import create_app  # noqa: E402
-from bench.bank_import import Sandbox  # noqa: E402
+from bench.bank_import import BENCH_USER, Sandbox, connected_app  # noqa: E402
 from models import (  # noqa: E402
     BankTransaction,
     Document,
     DocumentStatus,
     Job,
     QontoAccount,
-    Role,
     SupplierRule,
     ZohoAccount,
     ZohoConnection,
@@ -57,18 +55,15 @@ from models import (  # noqa: E402
 )
 from services import publishing  # noqa: E402
 from tests import documents as samples  # noqa: E402
-from tests.bank_flow import connect_qonto  # noqa: E402
-from tests.conftest import csrf_token  # noqa: E402
-from tests.factories import DEFAULT_PASSWORD, make_user  # noqa: E402
+from tests.factories import DEFAULT_PASSWORD  # noqa: E402
 from tests.scale_mode import free_port  # noqa: E402
-from tests.zoho_flow import connect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 POSTGRES_SERVER = os.environ.get("BOOKBRIDGE_TEST_POSTGRES",
                                  "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_SERVER = os.environ.get("BOOKBRIDGE_TEST_REDIS", "redis://127.0.0.1:6379")
-EMAIL = "bench@example.com"
+EMAIL = BENCH_USER
 UPLOAD_CHUNK = 25  # files per upload request (the form takes at most 50)
 # The batch of bench/documents.py: mostly text PDFs, some e-invoices, some receipt scans.
 BATCH_MIX = (("text PDF", 0.5), ("Factur-X", 0.3), ("scan", 0.2))
@@ -261,25 +256,8 @@ def _set_up(sandbox: Sandbox, data_dir: Path, database_url: str, queue_url: str,
             transactions: int) -> dict:
     """Sign-in, Zoho and Qonto connected (today's lines only), Zoho's limits lifted,
     supplier rules that make the batch ready to publish. Not timed."""
-    since = clock.now().date() - datetime.timedelta(days=730)
-    sandbox.admin("POST", "/sandbox/qonto/generate", transactions_per_account=transactions // 3,
-                  start=since.isoformat())
-    app = create_app({
-        "DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "QUEUE_URL": queue_url,
-        "ZOHO_CLIENT_ID": sandbox.client_id, "ZOHO_CLIENT_SECRET": sandbox.client_secret,
-        "ZOHO_ACCOUNTS_URL": sandbox.url,
-        "ZOHO_REDIRECT_URI": "http://localhost/connections/zoho/callback",
-        "QONTO_API_URL": sandbox.url, "ZOHO_CALLS_PER_MINUTE": 1_000_000,
-    })
-    org = sandbox.org_ids()[0]
-    sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", per_minute=1_000_000,
-                  daily=10_000_000, concurrency=100)
-    client = app.test_client()
-    make_user(email=EMAIL, role=Role.ADMIN)
-    client.post("/login", data={"email": EMAIL, "password": DEFAULT_PASSWORD,
-                                "csrf_token": csrf_token(client, "/login")})
-    connect(client)
-    connect_qonto(client, sandbox)  # the first sync runs here: today's lines only
+    app, _, _ = connected_app(sandbox, data_dir, transactions,
+                              DATABASE_URL=database_url, QUEUE_URL=queue_url)
     _supplier_rules()
     return dict(app.config)
 

@@ -23,6 +23,14 @@ from models.documents import (
     SupplierRule,
 )
 from models.jobs import Job, JobStatus
+from models.matching import (
+    MatchProposal,
+    MatchSettings,
+    Settlement,
+    SettlementKind,
+    SettlementPart,
+    SettlementState,
+)
 from models.users import LoginThrottle, PasswordReset, Role, User
 from models.zoho import (
     CACHED_LISTS,
@@ -68,6 +76,10 @@ MODELS = [
     DuplicateDecision,
     Alert,
     AlertSettings,
+    MatchSettings,
+    MatchProposal,
+    Settlement,
+    SettlementPart,
 ]
 
 __all__ = [
@@ -80,6 +92,12 @@ __all__ = [
     "Document",
     "DocumentStatus",
     "DuplicateDecision",
+    "MatchProposal",
+    "MatchSettings",
+    "Settlement",
+    "SettlementKind",
+    "SettlementPart",
+    "SettlementState",
     "StoredFile",
     "SupplierRule",
     "PushBatch",

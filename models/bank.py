@@ -165,6 +165,10 @@ class BankTransaction(BaseModel):
     categorized_at = DateTimeField(null=True)
     zoho_expense_id = CharField(null=True)
     last_error = TextField(default="")
+    # A person said this line needs no receipt (bank fees, transfers between accounts...):
+    # it leaves the "receipt missing" list for good.
+    no_receipt_needed = BooleanField(default=False)
+    card_last_digits = CharField(default="")  # Qonto's, for card payments; matches receipts
 
     class Meta:
         # The sync's per-account queue, then the transactions list's filters with its

@@ -113,6 +113,11 @@ class Document(BaseModel):
     publish_requested_at = DateTimeField(null=True, index=True)
     publish_requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
                                            backref="+")
+    # Matching bank lines (models.matching): a person said this was not paid from a Qonto
+    # account, so it leaves the "not paid yet" list; and, for a receipt read from a Qonto
+    # transaction's attachment, that attachment's id (one document per attachment).
+    not_bank_payment = BooleanField(default=False)
+    qonto_attachment_id = CharField(null=True, unique=True)
 
     class Meta:
         indexes = (

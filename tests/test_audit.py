@@ -1,10 +1,11 @@
-"""The activity log: filters and the CSV export per period."""
+"""The activity log: in words, its filters, and the CSV export per period."""
 
 import csv
 import datetime
+import html
 import io
 
-from models import AuditEvent
+from models import AuditEvent, User, ZohoAccount
 from services import audit
 
 
@@ -17,7 +18,7 @@ def test_filters_and_csv_export_per_period(client, auth, admin):
         AuditEvent.id == old.id).execute()
 
     page = client.get("/activity/?area=document").text
-    assert "ovh.pdf" in page and "bank.sync" not in page
+    assert "published ovh.pdf to Zoho Books" in page and "synced the bank feed" not in page
 
     response = client.get("/activity/export.csv?from=2025-01-01&to=2025-01-31")
     assert response.mimetype == "text/csv"
@@ -35,3 +36,32 @@ def test_filters_and_csv_export_per_period(client, auth, admin):
 def test_bad_dates_are_ignored_not_a_crash(client, auth, admin):
     auth.login()
     assert client.get("/activity/?from=yesterday&to=2025-13-45").status_code == 200
+
+
+def test_the_activity_page_says_in_words_who_changed_what(client, auth, admin):
+    """No codes, JSON or escapes: a person's edit reads as a sentence, amounts in units,
+    Zoho ids by their names; the CSV export keeps the raw values."""
+    User.update(name="Marie Curie").where(User.id == admin.id).execute()
+    ZohoAccount.create(organization_id="1", zoho_id="460000000000000361", name="Office Supplies")
+    audit.record("document.edit", user=admin, subject="Papeterie Dupont PD-88412",
+                 before={"total_cents": 9400}, after={"total_cents": 9480})
+    audit.record("document.edit", user=admin, subject="N\u00b0 7 café.pdf",
+                 before={"account_id": None, "number": ""},
+                 after={"account_id": "460000000000000361", "number": "N° 7"})
+    audit.record("bank.rule_fired", actor="worker", subject="Fuel (v2)")
+    auth.login()
+
+    page = html.unescape(client.get("/activity/").text)
+
+    assert ("Marie Curie changed the total of Papeterie Dupont PD-88412 from 94.00 to 94.80"
+            in page)
+    assert "Marie Curie edited N\u00b0 7 café.pdf" in page
+    assert "Office Supplies" in page and "460000000000000361" not in page
+    assert "Bookbridge categorised a bank line with rule Fuel (v2)" in page
+    assert "document.edit" not in page and "total_cents" not in page and "{&#34;" not in page
+
+    rows = list(csv.DictReader(io.StringIO(client.get("/activity/export.csv").get_data(
+        as_text=True))))
+    edited = [row for row in rows if row["subject"] == "Papeterie Dupont PD-88412"]
+    assert edited[0]["action"] == "document.edit"
+    assert edited[0]["after"] == '{"total_cents": 9480}'

@@ -40,7 +40,8 @@ def test_revoked_at_zoho_turns_needs_reconnect_with_a_banner_everywhere(app, cli
     connection = ZohoConnection.current()
     assert connection.status is ConnectionStatus.NEEDS_RECONNECT
     activity = client.get("/activity/").text
-    assert "Zoho Books needs reconnecting" in activity and ">Reconnect</a>" in activity
+    banner = "<strong>Zoho Books needs reconnecting.</strong>"
+    assert banner in activity and ">Reconnect</a>" in activity
     assert "reconnect" in client.get("/connections/").text.lower()
 
     auth.logout()
@@ -52,4 +53,4 @@ def test_revoked_at_zoho_turns_needs_reconnect_with_a_banner_everywhere(app, cli
     connect(client)
     connection = ZohoConnection.current()
     assert connection.status is ConnectionStatus.CONNECTED
-    assert "needs reconnecting" not in client.get("/activity/").text
+    assert banner not in client.get("/activity/").text

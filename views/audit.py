@@ -9,6 +9,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_login import login_required
 
 from models import AuditEvent
+from services import activity
 from views.helpers import keyset_page, older_than
 
 bp = Blueprint("audit", __name__, url_prefix="/activity")
@@ -16,7 +17,7 @@ bp = Blueprint("audit", __name__, url_prefix="/activity")
 AREAS = [("", "Everything"), ("document", "Documents"), ("bank", "Bank feed"),
          ("rule", "Bank rules"), ("supplier", "Supplier rules"), ("zoho", "Zoho connection"),
          ("qonto", "Qonto connection"), ("lists", "List refreshes"),
-         ("settings", "Settings"), ("user", "Users")]
+         ("match", "Bank matches"), ("settings", "Settings"), ("user", "Users")]
 FILTER_NAMES = ("area", "who", "from", "to")
 EXPORT_BATCH = 500
 EXPORTED = (AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.subject,
@@ -62,7 +63,8 @@ def filtered(args):
 def event_list():
     page = keyset_page(filtered(request.args), AuditEvent.at, per_page=50)
     filters = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name)}
-    return render_template("audit/index.html", events=page.items, page=page, areas=AREAS,
+    return render_template("audit/index.html", events=activity.describe_page(page.items),
+                           page=page, areas=AREAS,
                            args=request.args, filters=filters)
 
 

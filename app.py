@@ -183,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
         connections,
         documents,
         health,
+        intake,
         jobs,
         metrics,
         pickers,
@@ -196,7 +197,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedIntConverter  # huge ids are 404, not 500
     for module in (auth, connections, settings, users, audit, health, jobs, bank, rules,
-                   documents, suppliers, review, pickers):
+                   documents, suppliers, review, pickers, intake):
         app.register_blueprint(module.bp)
     csrf.exempt(health.bp)
     app.register_blueprint(metrics.bp)  # a scraper's GET: token, no session

@@ -13,7 +13,7 @@ from jobs import runtime
 from jobs.documents import extract_documents
 from jobs.queue import huey
 from models import AuditEvent, db, utcnow
-from services import alerts, audit, document_intake, document_processing
+from services import alerts, audit, document_intake, document_processing, intake_status
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,13 @@ def take_in_folder() -> None:
             report = document_intake.scan_folder(config)
         except Exception:
             log.exception("the inbox folder could not be read")
-            _failed("intake.folder_failed", "folder",
-                    f"The inbox folder {document_intake.inbox_dir(config)} could not be read. "
-                    "Check that it exists and that Bookbridge may write to it; the worker "
-                    "log has the details.")
+            reason = (f"The inbox folder {document_intake.inbox_dir(config)} could not be "
+                      "read. Check that it exists and that Bookbridge may write to it; the "
+                      "worker log has the details.")
+            _failed("intake.folder_failed", "folder", reason)
+            intake_status.failed("folder", reason)
             return
+        intake_status.checked("folder", report)
         job_id = _extract_if_added(report, "folder")
     if job_id:
         extract_documents(job_id)
@@ -52,13 +54,17 @@ def take_in_mail() -> None:
         except document_intake.MailboxError as error:
             log.warning("the mailbox was not read to the end: %s", error.reason)
             _failed("intake.mail_failed", "mail", error.reason)
+            intake_status.failed("mail", error.reason, error.report)
             report = error.report  # what was stored before the failure is read anyway
         except Exception:
             log.exception("reading the mailbox failed unexpectedly")
-            _failed("intake.mail_failed", "mail",
-                    "An unexpected error stopped reading the mailbox; unread mail stays "
-                    "unread and is read again next time. The worker log has the details.")
+            reason = ("An unexpected error stopped reading the mailbox; unread mail stays "
+                      "unread and is read again next time. The worker log has the details.")
+            _failed("intake.mail_failed", "mail", reason)
+            intake_status.failed("mail", reason)
             return
+        else:
+            intake_status.checked("mail", report)
         job_id = _extract_if_added(report, "mail")
     if job_id:
         extract_documents(job_id)

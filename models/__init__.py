@@ -22,6 +22,7 @@ from models.documents import (
     StoredFile,
     SupplierRule,
 )
+from models.intake import IntakeSource
 from models.jobs import Job, JobStatus
 from models.matching import (
     MatchProposal,
@@ -76,6 +77,7 @@ MODELS = [
     DuplicateDecision,
     Alert,
     AlertSettings,
+    IntakeSource,
     MatchSettings,
     MatchProposal,
     Settlement,
@@ -92,6 +94,7 @@ __all__ = [
     "Document",
     "DocumentStatus",
     "DuplicateDecision",
+    "IntakeSource",
     "MatchProposal",
     "MatchSettings",
     "Settlement",

@@ -44,7 +44,7 @@ ADMIN_ONLY = {
     "bank.schedule_update", "bank.failures_retry", "settings.alerts_update",
     "settings.alerts_test",
 }
-ADMIN_ONLY_BLUEPRINTS = {"users"}
+ADMIN_ONLY_BLUEPRINTS = {"users", "intake"}
 # Signing out ends the session the matrix runs in; it is checked on its own.
 LAST = {"auth.logout"}
 HUGE_ID = str(2**63)  # one past SQLite's integer range

@@ -11,6 +11,7 @@ from jobs.intake import take_in_folder, take_in_mail
 from models import AuditEvent, Document, DocumentStatus, StoredFile
 from services import document_intake
 from tests import documents as samples
+from tests.conftest import csrf_token
 from tests.imap_server import ImapServer
 
 PASSWORD = "s3cret pass"
@@ -253,3 +254,58 @@ def test_without_imap_host_nothing_happens(app):
     assert document_intake.read_mailbox(app.config) == document_intake.IntakeReport()
     take_in_mail.call_local()
     assert AuditEvent.select().where(AuditEvent.action.startswith("intake.")).count() == 0
+
+
+# -- The Intake page --------------------------------------------------------------------------
+
+
+def test_the_intake_page_shows_each_source_and_check_now_updates_it(app, client, auth, admin,
+                                                                    inbox, imap):
+    auth.login()
+    page = client.get("/intake/").text
+    assert str(inbox) in page and f"at 127.0.0.1:{imap.port}, folder INBOX" in page
+    assert page.count("Not checked yet") == 2
+
+    inbox.mkdir()
+    _drop(inbox, "ovh.pdf", samples.text_pdf())
+    _drop(inbox, "notes.pdf", b"not a pdf")
+    response = client.post("/intake/folder/check", data={"csrf_token": csrf_token(client)},
+                           follow_redirects=True)
+    folder = _section(response.text, "intake-folder")
+    assert "Watched folder: checking now" in response.text
+    assert "Working" in folder and "1 document" in folder
+    assert "1 file" in folder and "notes.pdf is not a PDF" in folder
+
+    app.config["IMAP_PASSWORD"] = "not the password"
+    client.post("/intake/mail/check", data={"csrf_token": csrf_token(client)})
+    mailbox = _section(client.get("/intake/").text, "intake-mail")
+    assert "Failing" in mailbox and "refused the login" in mailbox
+    assert "not the password" not in mailbox
+
+    app.config["IMAP_PASSWORD"] = PASSWORD
+    imap.deliver(_mail(("ovh.pdf", samples.ubl_xml(), "application/xml")))
+    client.post("/intake/mail/check", data={"csrf_token": csrf_token(client)})
+    mailbox = _section(client.get("/intake/").text, "intake-mail")
+    assert "Working" in mailbox and "refused the login" not in mailbox
+    assert "1 document" in mailbox
+
+
+def test_the_intake_page_is_for_admins_and_says_how_to_turn_the_mailbox_on(app, client, auth,
+                                                                           admin, bookkeeper):
+    auth.login("books@example.com")
+    assert client.get("/intake/").status_code == 403
+    assert client.post("/intake/folder/check",
+                       data={"csrf_token": csrf_token(client)}).status_code == 403
+    auth.logout()
+
+    auth.login()
+    mailbox = _section(client.get("/intake/").text, "intake-mail")
+    assert "Off" in mailbox and "BOOKBRIDGE_IMAP_HOST" in mailbox and "Check now" not in mailbox
+    assert client.post("/intake/mail/check",
+                       data={"csrf_token": csrf_token(client)}).status_code == 409
+    assert client.post("/intake/folder/check").status_code == 400  # no CSRF token
+
+
+def _section(page: str, section_id: str) -> str:
+    start = page.index(f'id="{section_id}"')
+    return page[start:page.index("</section>", start)]

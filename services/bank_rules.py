@@ -165,10 +165,15 @@ def first_match(rules, line: BankTransaction) -> CategorisationRule | None:
     return chosen
 
 
-# What rules look at in a line: previews read only these columns.
+# What rules look at in a line, and what a live preview shows of it: previews read only
+# these columns.
 TESTED = (BankTransaction.id, BankTransaction.side, BankTransaction.amount_cents,
           BankTransaction.operation_type, BankTransaction.category,
+          BankTransaction.booking_date, BankTransaction.currency,
           *(getattr(BankTransaction, field) for field in TEXT_FIELDS))
+# The fields of a rule being edited that decide which lines it matches.
+MATCHING_FIELDS = ("conditions", "side", "amount_min_cents", "amount_max_cents",
+                   "operation_type", "qonto_category")
 
 
 def recent_lines() -> list:
@@ -194,6 +199,20 @@ def previews(rules, recent=None) -> dict[int, tuple[int, int]]:
 def preview(rule: CategorisationRule, recent=None) -> tuple[int, int]:
     """(matching, looked at) over the latest transactions."""
     return previews([rule], recent)[rule.id]
+
+
+def preview_lines(fields: dict, limit: int = 20) -> tuple[list, int, int]:
+    """(the first `limit` matching lines, how many match, how many were looked at) for a
+    rule as it is being edited, before it is saved: over the same latest transactions as
+    `preview`, newest first. Raises RuleError for a pattern that cannot run."""
+    for condition in fields.get("conditions", []):
+        problem = condition.get("op") == "matches" and pattern_problem(condition["value"])
+        if problem:
+            raise RuleError(problem)
+    rule = CategorisationRule(**{name: fields.get(name) for name in MATCHING_FIELDS})
+    lines = [_Line(line) for line in recent_lines()]
+    matching = _matching(rule, lines)
+    return [line.line for line in matching[:limit]], len(matching), len(lines)
 
 
 def validate(fields: dict) -> None:

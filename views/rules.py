@@ -71,7 +71,7 @@ def rule_list():
     previews = bank_rules.previews(rules)
     names = _account_names({rule.zoho_account_id for rule in rules})
     return render_template("rules/index.html", rules=rules, previews=previews,
-                           account_names=names, rule=None,
+                           account_names=names, tax_names=_tax_names(rules), rule=None,
                            pattern_problem=bank_rules.pattern_problem, **_choices())
 
 
@@ -81,6 +81,15 @@ def _account_names(zoho_ids: set[str]) -> dict:
     query = (ZohoAccount.select(ZohoAccount.zoho_id, ZohoAccount.name)
              .where(ZohoAccount.organization_id == org, ZohoAccount.zoho_id.in_(zoho_ids)))
     return {account.zoho_id: account.name for account in query}
+
+
+def _tax_names(rules) -> dict:
+    """zoho id -> name of the taxes the rules use."""
+    org = ZohoConnection.current().organization_id
+    wanted = {rule.tax_id for rule in rules if rule.tax_id}
+    query = (ZohoTax.select(ZohoTax.zoho_id, ZohoTax.name)
+             .where(ZohoTax.organization_id == org, ZohoTax.zoho_id.in_(wanted)))
+    return {tax.zoho_id: tax.name for tax in query}
 
 
 @bp.get("/<int:rule_id>")
@@ -115,6 +124,18 @@ def _save(rule):
     flash(f"Rule '{saved.name}' saved (version {saved.version}). It matches {matching} of the "
           f"last {looked_at} transactions; it applies from the next sync.", "success")
     return see_other("rules.rule_list")
+
+
+@bp.post("/preview")
+@login_required
+def rule_preview():
+    """The lines the rule being edited would match, before it is saved (htmx, as one types)."""
+    try:
+        lines, matching, looked_at = bank_rules.preview_lines(_fields_from(request.form))
+    except bank_rules.RuleError as error:
+        return render_template("rules/_preview.html", problem=str(error))
+    return render_template("rules/_preview.html", lines=lines, matching=matching,
+                           looked_at=looked_at)
 
 
 @bp.post("/<int:rule_id>/move")

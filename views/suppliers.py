@@ -19,6 +19,8 @@ from views.helpers import see_other, whole_number
 
 bp = Blueprint("suppliers", __name__, url_prefix="/suppliers")
 
+PREVIEW_LIMIT = 20  # documents listed by the live preview; the count covers them all
+
 
 @bp.app_context_processor
 def _template_helpers() -> dict:
@@ -65,12 +67,18 @@ def _days(value: str) -> int | None:
     return days
 
 
+def _naming_fields(form) -> dict:
+    """The fields that decide which documents a rule covers (all a preview reads, so it
+    never refuses the rest, such as payment terms half typed)."""
+    return {"name": form.get("name", "").strip(),
+            "aliases": [alias.strip() for alias in form.get("aliases", "").split(",")
+                        if alias.strip()],
+            "contact_id": form.get("contact_id") or None}
+
+
 def _fields_from(form) -> dict:
     return {
-        "name": form.get("name", "").strip(),
-        "aliases": [alias.strip() for alias in form.get("aliases", "").split(",")
-                    if alias.strip()],
-        "contact_id": form.get("contact_id") or None,
+        **_naming_fields(form),
         "account_id": form.get("account_id") or None,
         "tax_id": form.get("tax_id") or None,
         "payment": form.get("payment", "bill"),
@@ -129,6 +137,19 @@ def supplier_auto_publish():
                            account_id=request.args.get("account_id", ""),
                            checked=request.args.get("auto_publish") == "yes",
                            auto_publish_note=supplier_rules.AUTO_PUBLISH_NEEDS_CATEGORY)
+
+
+@bp.post("/preview")
+@login_required
+def supplier_preview():
+    """The unpublished documents the rule being edited would apply to, before it is saved
+    (htmx, as one types its name and aliases)."""
+    fields = _naming_fields(request.form)
+    rule = SupplierRule(name=fields["name"], aliases=fields["aliases"],
+                        contact_id=fields["contact_id"])
+    documents = supplier_rules.covered(rule) if supplier_rules.names_of(rule) else []
+    return render_template("suppliers/_preview.html", documents=documents[:PREVIEW_LIMIT],
+                           matching=len(documents), named=bool(supplier_rules.names_of(rule)))
 
 
 @bp.post("/")

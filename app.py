@@ -185,6 +185,7 @@ def _register_blueprints(app: Flask) -> None:
         health,
         intake,
         jobs,
+        matching,
         metrics,
         pickers,
         review,
@@ -197,7 +198,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedIntConverter  # huge ids are 404, not 500
     for module in (auth, connections, settings, users, audit, health, jobs, bank, rules,
-                   documents, suppliers, review, pickers, intake):
+                   documents, suppliers, review, pickers, matching, intake):
         app.register_blueprint(module.bp)
     csrf.exempt(health.bp)
     app.register_blueprint(metrics.bp)  # a scraper's GET: token, no session

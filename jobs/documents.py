@@ -9,7 +9,14 @@ from jobs import runtime
 from jobs.queue import huey
 from jobs.writer import WaitingLock, run_as_zoho_writer, zoho_write
 from models import Document, db
-from services import audit, document_processing, publish_requests, publishing, zoho
+from services import (
+    audit,
+    document_processing,
+    publish_requests,
+    publishing,
+    settlement,
+    zoho,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +53,7 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
                 if document is None or not document_processing.auto_publish_wanted(
                         config, document):
                     return
-                publishing.publish(config, document, None)
+                settlement.publish(config, document, None)
         except TaskLockedException:
             if attempt < LOCKED_RETRIES:
                 publish_automatically.schedule((document_id, attempt + 1), delay=60)

@@ -2,8 +2,15 @@
 parts; a line's "no receipt needed" and a document's "not a bank payment" marks; the Qonto
 attachment a document was read from. Python-side defaults (timestamps) come from the models.
 """
-from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
-                    Model, TextField)
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 
 def up(migrator, db):
@@ -75,23 +82,29 @@ def up(migrator, db):
             indexes = ((('settlement', 'document'), True),)
 
     db.create_tables([MatchSettings, MatchProposal, Settlement, SettlementPart])
+    # NOT NULL columns are added with a plain ALTER TABLE and a DEFAULT: peewee's migrator
+    # would rebuild the table on SQLite to make them NOT NULL, and a rebuild drops the
+    # full-text search triggers of migrations 0009 (document) and 0012 (bank_transaction).
+    boolean, text = db.field_types['BOOL'], 'VARCHAR(255)'
+    for table, column, sql_type, default in (
+            ('bank_transaction', 'no_receipt_needed', boolean, 'FALSE'),
+            ('bank_transaction', 'card_last_digits', text, "''"),
+            ('document', 'not_bank_payment', boolean, 'FALSE')):
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type} '
+                       f'NOT NULL DEFAULT {default}')
     migrator.migrate(
-        migrator.add_column('bank_transaction', 'no_receipt_needed',
-                            BooleanField(default=False)),
-        migrator.add_column('bank_transaction', 'card_last_digits', CharField(default='')),
-        migrator.add_column('document', 'not_bank_payment', BooleanField(default=False)),
-        migrator.add_column('document', 'qonto_attachment_id',
-                            CharField(null=True)),
+        migrator.add_column('document', 'qonto_attachment_id', CharField(null=True)),
         migrator.add_index('document', ('qonto_attachment_id',), True),
     )
 
 
 def down(migrator, db):
-    migrator.migrate(
-        migrator.drop_index('document', 'document_qonto_attachment_id'),
-        migrator.drop_column('document', 'qonto_attachment_id'),
-        migrator.drop_column('document', 'not_bank_payment'),
-        migrator.drop_column('bank_transaction', 'no_receipt_needed'),
-    )
+    # Plain DROP COLUMN (SQLite 3.35+), for the same reason as above: no table rebuild.
+    db.execute_sql('DROP INDEX IF EXISTS "document_qonto_attachment_id"')
+    for table, column in (('document', 'qonto_attachment_id'),
+                          ('document', 'not_bank_payment'),
+                          ('bank_transaction', 'card_last_digits'),
+                          ('bank_transaction', 'no_receipt_needed')):
+        db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
     for table in ('settlement_part', 'settlement', 'match_proposal', 'match_settings'):
         db.execute_sql(f'DROP TABLE IF EXISTS {table}')

@@ -22,8 +22,8 @@ def _flag(value):
 
 FAULT_TYPES = {"error_rate": float, "latency_ms": int, "timeout_rate": float,
                "timeout_sleep_s": float, "force_429": int, "qonto_force_429": int,
-               "qonto_error_rate": float, "qonto_year_quirk": _flag, "fault_path": str,
-               "quota_headers": _flag}
+               "qonto_error_rate": float, "qonto_latency_ms": int, "qonto_year_quirk": _flag,
+               "fault_path": str, "quota_headers": _flag}
 BULK_SEED_KINDS = ("contacts", "accounts", "items")
 BULK_ACCOUNT_TYPES = ("expense", "income", "other_current_asset", "other_current_liability")
 

@@ -27,6 +27,7 @@ DEFAULT_FAULTS = {
     # Qonto part: next N Qonto calls get 429, random 500s, the settled_at year quirk.
     "qonto_force_429": 0,
     "qonto_error_rate": 0.0,
+    "qonto_latency_ms": 0,  # every Qonto call takes this long (slow networks, tests)
     "qonto_year_quirk": True,
     # Off: Books answers carry no X-Rate-Limit-* headers (they are reported by third
     # parties only, NOTES §2.2), so a client can be checked to work without them.

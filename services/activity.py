@@ -56,6 +56,8 @@ PHRASES = {
     "lists.refresh_failed": "could not refresh the Zoho lists",
     "lists.refresh_paused": "paused the list refresh",
     "intake.rejected": "refused a file: {subject}",
+    "intake.folder_failed": "could not read the watched folder",
+    "intake.mail_failed": "could not read the mailbox",
     "settings.update": "changed {subject}",
     "user.create": "added the user {subject}",
     "user.update": "changed the user {subject}",
@@ -66,6 +68,14 @@ PHRASES = {
     "match.settled": "settled {subject} in Zoho Books",
     "match.failed": "could not settle {subject} in Zoho Books",
     "match.undone": "undid the match of {subject}",
+    "match.settings": "changed the match settings",
+    "intake.check_requested": "asked to check the {subject} now",
+    "match.no_receipt_needed": "marked {subject} as needing no receipt",
+    "match.receipt_needed": "put {subject} back among the lines missing a receipt",
+    "match.not_bank_payment": "marked {subject} as not paid from the bank",
+    "match.bank_payment": "put {subject} back among the documents not paid yet",
+    "match.alias_added": "added a bank label as a name of {subject}",
+    "match.alias_declined": "declined to add a bank label as a name of {subject}",
 }
 
 # Field names as people say them.

@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 
 from huey.exceptions import TaskLockedException
-from peewee import fn
+from peewee import chunked, fn
 
 from integrations.qonto import QontoAuthError, QontoError, QontoRateLimited, QontoUnavailable
 from integrations.zoho_accounts import RefreshThrottled, TokenRevoked, ZohoAuthError
@@ -41,7 +41,9 @@ from services import (
     bank_links,
     bank_schedule,
     jobs,
+    matching,
     qonto,
+    settlement,
     zoho,
     zoho_quota,
 )
@@ -296,6 +298,7 @@ class BankSync:
         self.organization_id = connection.organization_id
         self.reserve_percent = zoho_quota.reserve_percent(config)
         self.qonto = qonto.client(config)
+        self.stored = {}  # per account id: Qonto ids of the lines this run wrote
 
     def writing(self):
         """The Zoho writer lock for one write: a publish waiting for it goes first."""
@@ -314,6 +317,13 @@ class BankSync:
             self.sync_account(account)
             account.last_synced_at = utcnow()
             account.save(only=[QontoAccount.last_synced_at])
+        if self.sync_run.trigger == "schedule":
+            # Once a day every open document and line is proposed again: what a killed run
+            # did not propose, or a window an admin changed since, catches up here (seconds
+            # for 10,000 documents and 100,000 lines).
+            jobs.progress(self.job, "Proposing receipts for the bank lines")
+            matching.propose()
+            settlement.auto_accept()
 
     def sync_account(self, account: QontoAccount) -> None:
         self.say(account, "linking to Zoho Books")
@@ -331,6 +341,7 @@ class BankSync:
                 BankTransaction.push_state.in_([PushState.SENDING, PushState.READY])).count())
             self.count(account, "held_back", held)
             self.say(account, "waiting for Zoho to finish an earlier import before pushing")
+            self.propose_matches(account)
             return
         self.push(account)
         if account.history_wanted_from:  # imported and pushed: the request is done
@@ -338,7 +349,25 @@ class BankSync:
             account.save(only=[QontoAccount.history_wanted_from, QontoAccount.history_total])
         followup = bank_followup.FollowUp(self, account)
         followup.categorise()
+        followup.release_receipts_handled_in_zoho()
         followup.attach_receipts()
+        followup.receipts_to_documents()
+        followup.settle_matches()
+        self.propose_matches(account)
+
+    def propose_matches(self, account: QontoAccount) -> None:
+        """Match proposals for the lines this run brought (new or changed), then the
+        auto-accept the admin may have turned on."""
+        stored = self.stored.pop(account.id, set())
+        if not stored:
+            return
+        self.say(account, f"proposing receipts for {len(stored)} lines")
+        line_ids = []
+        for qonto_ids in chunked(sorted(stored), 500):
+            line_ids.extend(BankTransaction.select(BankTransaction.id).where(
+                BankTransaction.qonto_id.in_(qonto_ids)).tuples())
+        matching.propose(line_ids=[line_id for (line_id,) in line_ids])
+        settlement.auto_accept()
 
     def start_feed(self, account: QontoAccount) -> None:
         """First sync of an account: the feed starts on the day Qonto was connected.
@@ -465,6 +494,7 @@ class BankSync:
                     row["account"] = account.id
                     rows.append(row)
             if rows:
+                self.stored.setdefault(account.id, set()).update(row["qonto_id"] for row in rows)
                 (BankTransaction.insert_many(rows)
                  .on_conflict(conflict_target=[BankTransaction.qonto_id],
                               preserve=[BankTransaction._meta.fields[name]
@@ -495,6 +525,8 @@ class BankSync:
         moment = record.get("settled_at") or record.get("emitted_at")
         booking_date = bank_schedule.local_date(_naive(moment), self.zone)
         fields = row_fields(record, booking_date)
+        # The card's last digits, printed on card receipts: a clue for matching them.
+        fields["card_last_digits"] = (record.get("card_last_digits") or "")[:8]
         if known and known[0] >= fields["qonto_updated_at"]:
             return "duplicates", None  # the cursor's boundary is inclusive
         if known is None and booking_date < earliest:

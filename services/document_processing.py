@@ -15,6 +15,8 @@ from services import (
     document_taxes,
     duplicates,
     jobs,
+    matching,
+    settlement,
     supplier_recognition,
     supplier_rules,
 )
@@ -129,6 +131,15 @@ def after_change(document: Document) -> None:
     document.save()
     duplicates.flag(document)
     refresh_status(document)
+    after_fields_settled(document)
+
+
+def after_fields_settled(document: Document) -> None:
+    """Matching bank lines: proposals for the document as it now reads; a receipt someone
+    matched (or found in Qonto) that is now ready settles its line; auto-accept, if on."""
+    matching.propose(document_ids=[document.id])
+    settlement.document_ready(document)
+    settlement.auto_accept()
 
 
 def recognise_supplier(document: Document) -> None:

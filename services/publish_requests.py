@@ -9,7 +9,7 @@ before anything is sent again (services.publishing).
 """
 
 from models import Document, DocumentStatus, Job, db, utcnow
-from services import audit, jobs, publishing, zoho
+from services import audit, jobs, publishing, settlement, zoho
 
 KIND = "publish_documents"
 
@@ -76,7 +76,7 @@ def _publish_one(config, document: Document) -> bool:
     problem = ""
     try:
         if document.status != DocumentStatus.PUBLISHED:
-            publishing.publish(config, document, document.publish_requested_by)
+            settlement.publish(config, document, document.publish_requested_by)
     except publishing.NewSupplierNeedsConfirmation as ask:
         problem = (f"Not published: Zoho Books would get a new supplier, {ask.name}. Open "
                    "the document to confirm it.")

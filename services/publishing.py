@@ -90,10 +90,16 @@ def reference(document: Document) -> str:
 PUBLISHABLE = (DocumentStatus.TO_REVIEW, DocumentStatus.READY, DocumentStatus.FAILED)
 
 
-def publish(config, document: Document, user, *, confirm_new_supplier: bool = False) -> None:
+def check_publishable(document: Document) -> None:
     if document.status not in PUBLISHABLE:
         raise PublishProblem(f"This document is {document.status.label.lower()}; only "
                              "documents to review, ready or failed can be published.")
+
+
+def publish(config, document: Document, user, *, confirm_new_supplier: bool = False) -> None:
+    """Callers go through services.settlement.publish, which sends a receipt matched to a
+    bank line to its settlement instead."""
+    check_publishable(document)
     missing = missing_fields(document)
     if missing:
         raise PublishProblem("Fill in the " + ", ".join(missing) + " before publishing.")
@@ -131,7 +137,7 @@ def _publish_with(client, config, document: Document, user, confirm_new_supplier
             raise PublishProblem("Zoho Books has not confirmed the last attempt yet. Publish "
                                  "again in a minute: Bookbridge looks it up first.")
     if document.kind == "cost" and document.supplier_name.strip():
-        _ensure_supplier(client, document, user, confirm_new_supplier)
+        ensure_supplier(client, document, user, confirm_new_supplier)
     document.publish_state, document.publish_error = "publishing", ""
     document.updated_at = utcnow()
     document.save(only=[Document.publish_state, Document.publish_error, Document.updated_at])
@@ -147,14 +153,14 @@ def _publish_with(client, config, document: Document, user, confirm_new_supplier
     except ZohoApiError as error:
         _reset(document, _plain_zoho_error(error))
         raise PublishProblem(document.publish_error) from None
-    _attach(config, client, document, created)
-    _mark_published(document, created, user)
+    attach_original(config, client, document, created)
+    mark_published(document, created, user)
 
 
 def _create(client, document: Document) -> dict:
     kind = zoho_type(document)
     path, _, key, _, _ = RECORDS[kind]
-    body = {"bill": _bill_body, "expense": _expense_body, "invoice": _invoice_body,
+    body = {"bill": _bill_body, "expense": expense_body, "invoice": _invoice_body,
             "vendorcredit": _vendor_credit_body, "creditnote": _credit_note_body}[kind]
     return client.post(path, json=body(document))[key] | {"_type": kind}
 
@@ -190,7 +196,7 @@ def _bill_body(document: Document) -> dict:
     return body
 
 
-def _expense_body(document: Document) -> dict:
+def expense_body(document: Document) -> dict:
     body = {"account_id": document.account_id, "date": document.issue_date,
             "amount": _amount(document.total_cents), "is_inclusive_tax": True,
             "paid_through_account_id": document.paid_through_account_id,
@@ -264,11 +270,11 @@ def _settle_unknown(client, document: Document) -> bool:
     existing = _find_existing(client, document)
     if existing is None:
         return False
-    _mark_published(document, existing, None, found_again=True)
+    mark_published(document, existing, None, found_again=True)
     return True
 
 
-def _ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
+def ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
     if document.contact_id:
         return
     org = ZohoConnection.current().organization_id
@@ -294,7 +300,7 @@ def _ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
     document.save(only=[Document.contact_id])
 
 
-def _attach(config, client, document: Document, created: dict) -> None:
+def attach_original(config, client, document: Document, created: dict) -> None:
     kind = created["_type"]
     zoho_id = created[RECORDS[kind][3]]
     # UNCONFIRMED for vendor credits and credit notes: their OAS lists no attachment
@@ -312,7 +318,7 @@ def _attach(config, client, document: Document, created: dict) -> None:
         document.save(only=[Document.warnings])
 
 
-def _mark_published(document: Document, record: dict, user, found_again=False) -> None:
+def mark_published(document: Document, record: dict, user, found_again=False) -> None:
     kind = record["_type"]
     _, _, _, id_field, number_field = RECORDS[kind]
     document.zoho_type = kind

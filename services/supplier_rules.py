@@ -230,6 +230,19 @@ def from_document(document: Document, user) -> SupplierRule:
     return save(user, fields, rule)
 
 
+def add_alias(supplier_name: str, alias: str, user) -> SupplierRule:
+    """Add `alias` (a bank label, say) to the supplier's rule, creating the rule when the
+    supplier has none; nothing changes when the rule already knows that name. Raises
+    SupplierRuleError when the alias cannot be added (too long, another rule's name)."""
+    alias = (alias or "").strip()[:text_limits.ALIAS]
+    rule = rule_for(supplier_name)
+    if rule is None:
+        return save(user, {"name": supplier_name.strip(), "aliases": [alias]})
+    if _fold(alias) in names_of(rule):
+        return rule
+    return save(user, {"aliases": [*(rule.aliases or []), alias]}, rule)
+
+
 # Applying
 
 

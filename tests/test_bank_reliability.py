@@ -73,8 +73,9 @@ def test_history_asked_once_survives_a_kill_at_every_step(app, client, zoho_conn
     connect_qonto(client, sandbox)  # no history yet: the first sync starts on today's date
     since = clock.now().date() - datetime.timedelta(days=730)
     bank_sync.request("history", history_start=since)  # what "Import history" stores
-    # Slow Zoho down a little so that each phase lasts long enough to be hit.
-    sandbox.admin("POST", "/sandbox/faults", latency_ms=60)
+    # Slow Zoho and Qonto down a little so that each phase lasts long enough to be hit
+    # (a small account's import is a few Qonto pages).
+    sandbox.admin("POST", "/sandbox/faults", latency_ms=60, qonto_latency_ms=40)
     rng = random.Random(20261130)
     env, killed, outputs = _worker_env(app), set(), []
     try:

@@ -42,7 +42,7 @@ ADMIN_ONLY = {
     "connections.refresh_create", "settings.settings_update", "bank.qonto_connect",
     "bank.qonto_disconnect", "bank.account_update", "bank.history_import", "bank.sync_create",
     "bank.schedule_update", "bank.failures_retry", "settings.alerts_update",
-    "settings.alerts_test",
+    "settings.alerts_test", "matching.settings_update",
 }
 ADMIN_ONLY_BLUEPRINTS = {"users", "intake"}
 # Signing out ends the session the matrix runs in; it is checked on its own.

@@ -294,8 +294,10 @@ def test_bulk_and_single_publishing_on_two_replicas_and_two_killed_workers_is_ex
         # A 10 % fault can leave a document unconfirmed: its page says "Publish again in a
         # minute" (Bookbridge looks it up in Zoho first); a minute later the person does.
         for document in documents:
-            document = Document.get_by_id(document.id)
-            if document.status is not DocumentStatus.PUBLISHED:
+            for _ in range(5):  # each time "a minute later": a fault can hit the look-up too
+                document = Document.get_by_id(document.id)
+                if document.status is DocumentStatus.PUBLISHED:
+                    break
                 Document.update(updated_at=document.updated_at - UNKNOWN_OUTCOME_GRACE).where(
                     Document.id == document.id).execute()
                 _publish_by_hand(person, bases[1], document)
@@ -317,6 +319,8 @@ def _publish_by_hand(session, base: str, document) -> None:
             "csrf_token": _token(session, f"{base}/documents/")}, timeout=60).text
         if "Published as Bill" in page:
             return
+        if "Publish again in a minute" in page:
+            return  # an unknown outcome: the test's last round comes back a minute later
     said = re.findall(r'<div class="banner banner-[a-z]+" role="[a-z]+">([^<]*)</div>', page)
     raise AssertionError(f"document {document.id} not published: {said}")
 

@@ -28,9 +28,11 @@ from services import (
     jobs,
     publish_requests,
     publishing,
+    settlement,
     text_limits,
     zoho,
 )
+from views import matching as matching_views
 from views.helpers import form_ids, keyset_page, see_other
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -94,7 +96,8 @@ def document_show(document_id):
         "documents/show.html", document=document,
         zoho_link=zoho.web_link(current_app.config, document.zoho_type, document.zoho_id),
         taxes=ZohoTax.usable(org), paid_through=ZohoBankAccount.usable(org),
-        tax_check=document_processing.tax_check(document))
+        tax_check=document_processing.tax_check(document),
+        **matching_views.document_panel(document))
 
 
 @bp.get("/<int:document_id>/file")
@@ -219,6 +222,7 @@ def document_update(document_id):
             audit.record("document.edit", user=current_user, subject=document.filename,
                          before=before, after=after)
             document_processing.after_change(document)
+        settlement.queue_after_commit(document)  # a matched receipt saved ready settles now
         flash("Saved." if document.status is not DocumentStatus.READY
               else "Saved. It is ready to publish.", "success")
     return see_other("documents.document_show", document_id=document.id)
@@ -275,7 +279,7 @@ def document_publish(document_id):
     try:
         with WRITER_LOCK:
             document = Document.get_by_id(document.id)  # as it is now, under the lock
-            publishing.publish(current_app.config, document, current_user,
+            settlement.publish(current_app.config, document, current_user,
                                confirm_new_supplier=confirmed)
     except TaskLockedException:
         flash("Bookbridge is writing to Zoho Books for a sync or refresh right now; publish "

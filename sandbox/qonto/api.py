@@ -7,6 +7,7 @@ spec's quirks (400 bodies with ``message``, a blank ``text/plain`` 404 on transa
 import hmac
 import json
 from datetime import UTC, datetime, time
+from time import sleep
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -62,6 +63,8 @@ def _gate():
         raise errors(401, "unauthorized", "Invalid credentials")
     if state.roll(state.faults.get("qonto_error_rate", 0.0)):
         raise errors(500, "internal_server_error", "Internal server error")
+    if state.faults.get("qonto_latency_ms"):
+        sleep(state.faults["qonto_latency_ms"] / 1000)
 
 
 def _template():

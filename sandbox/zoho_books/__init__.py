@@ -9,6 +9,7 @@ from sandbox.zoho_books import (  # noqa: F401 - imported for their routes
     expenses,
     invoices,
     settings,
+    vendorpayments,
 )
 from sandbox.zoho_books.common import bp
 

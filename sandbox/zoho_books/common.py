@@ -19,7 +19,7 @@ SCOPE_SERVICES = {
     "organizations": "settings", "settings": "settings", "items": "settings",
     "chartofaccounts": "accountants", "contacts": "contacts", "bankaccounts": "banking",
     "bankstatements": "banking", "banktransactions": "banking", "bills": "bills",
-    "expenses": "expenses", "invoices": "invoices",
+    "expenses": "expenses", "invoices": "invoices", "vendorpayments": "vendorpayments",
     # vendor-credits.yml asks for the "debitnotes" scope, credit-notes.yml "creditnotes".
     "vendorcredits": "debitnotes", "creditnotes": "creditnotes",
 }

@@ -276,3 +276,76 @@ def test_found_defects_name_real_operations():
     """Every FOUND_DEFECTS entry names an operation that exists in the OAS."""
     for method, template in FOUND_DEFECTS:
         assert _operation(method, template)[0] in (200, 201)
+
+
+# --- issue 8: settling bank lines (match, unmatch, vendor payments) ----------------------
+
+SPEC_FILES["vendorpayments"] = "vendor-payments"
+
+
+def _settlement_steps(books, r):
+    """Steps for the settlement endpoints, on lines and records created here."""
+    bank_id, vendor = r["bank"]["account_id"], r["vendor"]["contact_id"]
+    books.call("POST", "/bankstatements", json={"account_id": bank_id, "transactions": [
+        {"date": "2024-07-01", "debit_or_credit": "debit", "amount": amount,
+         "reference_number": reference} for amount, reference in
+        ((55.2, "SET-MATCH"), (123.45, "SET-PAY"))]})
+    line = {ref: books.call("GET", "/banktransactions", params={
+        "account_id": bank_id, "reference_number": ref}).json()["banktransactions"][0][
+        "transaction_id"] for ref in ("SET-MATCH", "SET-PAY")}
+    expense = books.call("POST", "/expenses", json={
+        "account_id": r["expense_account"]["account_id"], "date": "2024-06-30",
+        "amount": 55.2, "paid_through_account_id": bank_id}).json()["expense"]
+    bill = books.call("POST", "/bills", json={**_bill_body(r, "SET-001"), "line_items": [
+        {"account_id": r["expense_account"]["account_id"], "rate": 123.45,
+         "quantity": 1}]}).json()["bill"]
+    match_path = f"/banktransactions/uncategorized/{line['SET-MATCH']}/match"
+    yield "get", "/banktransactions/uncategorized/{transaction_id}/match", match_path, {}
+    yield ("post", "/banktransactions/uncategorized/{transaction_id}/match", match_path, {
+        "params": {"account_id": bank_id}, "json": {"transactions_to_be_matched": [
+            {"transaction_id": expense["expense_id"], "transaction_type": "expense"}]}})
+    yield ("get", "/banktransactions/{bank_transaction_id}",
+           f"/banktransactions/{line['SET-MATCH']}", {})
+    yield ("post", "/banktransactions/{transaction_id}/unmatch",
+           f"/banktransactions/{line['SET-MATCH']}/unmatch", {"params": {"account_id": bank_id}})
+    yield ("post", "/banktransactions/uncategorized/{transaction_id}/categorize/vendorpayments",
+           f"/banktransactions/uncategorized/{line['SET-PAY']}/categorize/vendorpayments",
+           {"json": {"vendor_id": vendor, "amount": 123.45, "date": "2024-07-01",
+                     "paid_through_account_id": bank_id, "reference_number": "SET-PAY",
+                     "bills": [{"bill_id": bill["bill_id"], "amount_applied": 123.45}]}})
+    yield ("get", "/banktransactions/{bank_transaction_id}",
+           f"/banktransactions/{line['SET-PAY']}", {})
+    yield "get", "/vendorpayments", "/vendorpayments", {"params": {"vendor_id": vendor}}
+    payment = books.call("GET", f"/banktransactions/{line['SET-PAY']}").json()[
+        "banktransaction"]["payment_id"]
+    yield "get", "/vendorpayments/{payment_id}", f"/vendorpayments/{payment}", {}
+    yield ("post", "/banktransactions/{transaction_id}/uncategorize",
+           f"/banktransactions/{line['SET-PAY']}/uncategorize", {})
+
+
+def test_settlement_endpoints_match_the_oas(sandbox, org_ids, records):
+    books = BooksClient(sandbox.url, sandbox.self_client_tokens()["access_token"], org_ids[0])
+    failures, checked = [], set()
+    for method, template, path, kwargs in _settlement_steps(books, records):
+        status, schema = _operation(method, template)
+        params = dict(kwargs.pop("params", {}))
+        response = books.call(method.upper(), path, params=params, **kwargs)
+        checked.add((method, template))
+        if response.status_code != status:
+            failures.append(f"{method.upper()} {template}: HTTP {response.status_code}, "
+                            f"OAS says {status}: {response.text[:200]}")
+            continue
+        body = response.json()
+        for key in SETTLEMENT_LISTS.get((method, template), ()):
+            if not body.get(key):  # an empty list would pass any item schema
+                failures.append(f"{method.upper()} {template}: `{key}` is empty")
+        for problem in _disallowed_errors(method, template, body, schema):
+            failures.append(f"{method.upper()} {template}: {problem}")
+    assert not failures, "\n".join(failures)
+    assert len(checked) == 8
+
+
+SETTLEMENT_LISTS = {
+    ("get", "/banktransactions/uncategorized/{transaction_id}/match"): ("matching_transactions",),
+    ("get", "/vendorpayments"): ("vendorpayments",),
+}

@@ -1,0 +1,256 @@
+"""The lists that matching should make shorter, and what a person answers about them.
+
+"Receipt missing": open debit lines that no document explains yet (services.matching says
+what "open" is). "Not paid yet": open cost documents without a line. "Paid from elsewhere":
+documents a person marked "not a bank payment". Each list filters, pages by key in the
+view, and exports the same filter as CSV. The marks ("no receipt needed", "not a bank
+payment") are remembered on the row, audited, and undone from their own list.
+
+Also here: the answer to an alias offer after a settled match (issue 8, item 7).
+"""
+
+import csv
+import datetime
+import io
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from peewee import fn
+
+from models import BankTransaction, Document, DocumentStatus, QontoAccount, db, utcnow
+from models.matching import Settlement, SettlementPart
+from services import audit, matching, supplier_rules
+from services.bank_lines import money
+from services.document_search import (
+    amount_text,
+    every_word_in,
+    full_text,
+    matching_rows,
+)
+
+MISSING = "missing"  # lines without a document
+NO_RECEIPT = "no_receipt"  # lines marked "no receipt needed"
+LINE_VIEWS = {MISSING: "Receipt missing", NO_RECEIPT: "No receipt needed"}
+
+NOT_PAID = "not_paid"  # open cost documents without a line
+PAID_ELSEWHERE = "paid_elsewhere"  # documents marked "not a bank payment"
+DOCUMENT_VIEWS = {NOT_PAID: "Not paid yet", PAID_ELSEWHERE: "Paid from elsewhere"}
+
+# A CSV export is one request: past this many rows, narrow the filter.
+CSV_LIMIT = 50_000
+
+
+@dataclass
+class LineFilter:
+    """What a person narrowed the "Receipt missing" list to (None: not narrowed)."""
+
+    account_id: int | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    amount_cents: int | None = None
+    search: str = ""
+
+
+# -- bank lines -----------------------------------------------------------------------------
+
+def lines(view: str, chosen: LineFilter):
+    """The lines of this view, narrowed, newest booking date first."""
+    if view == NO_RECEIPT:
+        query = BankTransaction.select().where(BankTransaction.no_receipt_needed == True)  # noqa: E712
+    else:
+        query = matching.open_lines()
+    if chosen.account_id is not None:
+        query = query.where(BankTransaction.account == chosen.account_id)
+    if chosen.date_from is not None:
+        query = query.where(BankTransaction.booking_date >= chosen.date_from)
+    if chosen.date_to is not None:
+        query = query.where(BankTransaction.booking_date <= chosen.date_to)
+    if chosen.amount_cents is not None:
+        # Qonto amounts are positive with a side; a typed "-36.50" means the same line.
+        query = query.where(BankTransaction.amount_cents == abs(chosen.amount_cents))
+    if chosen.search.strip():
+        query = query.where(_line_matching(chosen.search))
+    return query.order_by(BankTransaction.booking_date.desc(), BankTransaction.id.desc())
+
+
+def _line_matching(search: str):
+    """A line matching every word typed, as the bank transactions list searches."""
+    if not full_text():
+        return every_word_in(search, (
+            BankTransaction.label, BankTransaction.counterparty, BankTransaction.reference,
+            BankTransaction.note, amount_text(fn.ABS(BankTransaction.amount_cents))))
+    return matching_rows(BankTransaction, "bank_line_search", search)
+
+
+def age_days(line: BankTransaction, today: datetime.date) -> int:
+    """How long the line has waited for its receipt, in days since it was booked."""
+    return max((today - line.booking_date).days, 0)
+
+
+def account_names() -> dict[int, str]:
+    return {account.id: account.name or account.iban
+            for account in QontoAccount.select(QontoAccount.id, QontoAccount.name,
+                                               QontoAccount.iban)}
+
+
+def lines_csv(query, today: datetime.date) -> str:
+    """The lines as CSV, one row each, in the columns the page shows."""
+    names = account_names()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "amount", "currency", "label", "counterparty", "account",
+                     "age_days", "qonto_transaction_id"])
+    for line in query.limit(CSV_LIMIT):
+        writer.writerow([line.booking_date.isoformat(), "-" + money(line.amount_cents)
+                         if line.side == "debit" else money(line.amount_cents),
+                         line.currency, _cell(line.label), _cell(line.counterparty),
+                         _cell(names.get(line.account_id, "")), age_days(line, today),
+                         line.transaction_id])
+    return out.getvalue()
+
+
+def mark_no_receipt_needed(line: BankTransaction, user, needed: bool) -> bool:
+    """Set or clear the line's "no receipt needed" mark; False when it already was so."""
+    if line.no_receipt_needed == needed:
+        return False
+    with db.atomic():
+        line.no_receipt_needed = needed
+        line.save(only=[BankTransaction.no_receipt_needed])
+        audit.record("match.no_receipt_needed" if needed else "match.receipt_needed",
+                     user=user, subject=f"{line.booking_date} {line.label} "
+                     f"{money(line.amount_cents)} {line.currency}")
+    return True
+
+
+# -- documents ------------------------------------------------------------------------------
+
+def documents(view: str, search: str = ""):
+    """The documents of this view, matching the search, newest first."""
+    if view == PAID_ELSEWHERE:
+        query = Document.select().where(Document.not_bank_payment == True,  # noqa: E712
+                                        Document.status != DocumentStatus.ARCHIVED)
+    else:
+        query = matching.open_documents()
+    if search.strip():
+        query = query.where(_document_matching(search))
+    return query.order_by(Document.created_at.desc(), Document.id.desc())
+
+
+def _document_matching(search: str):
+    if not full_text():
+        return every_word_in(search, (Document.supplier_name, Document.number,
+                                      Document.filename, amount_text(Document.total_cents)))
+    return matching_rows(Document, "document_search", search)
+
+
+def documents_csv(query) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "supplier", "number", "total", "currency", "status", "received",
+                     "file"])
+    for document in query.limit(CSV_LIMIT):
+        writer.writerow([document.issue_date.isoformat() if document.issue_date else "",
+                         _cell(document.supplier_name), _cell(document.number),
+                         money(document.total_cents) if document.total_cents is not None
+                         else "", document.currency, document.status.label,
+                         document.created_at.date().isoformat(), _cell(document.filename)])
+    return out.getvalue()
+
+
+def mark_not_bank_payment(document: Document, user, value: bool) -> bool:
+    """Set or clear the document's "not a bank payment" mark; False when it already was so."""
+    if document.not_bank_payment == value:
+        return False
+    with db.atomic():
+        document.not_bank_payment = value
+        document.updated_at = utcnow()
+        document.save(only=[Document.not_bank_payment, Document.updated_at])
+        audit.record("match.not_bank_payment" if value else "match.bank_payment", user=user,
+                     subject=document.filename)
+    return True
+
+
+def _cell(text: str) -> str:
+    """Text that a spreadsheet shows as text: a leading =, +, - or @ would be a formula."""
+    text = text or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# -- the alias offer after a settled match ----------------------------------------------------
+
+def supplier_of(settlement: Settlement) -> str:
+    """The supplier name an alias would be added to: the first part's document's."""
+    part = settlement.parts.order_by(SettlementPart.id).first()
+    return (part.document.supplier_name or "").strip() if part else ""
+
+
+def answer_alias_offer(settlement: Settlement, user, accept: bool) -> str:
+    """Add the offered bank label to the supplier's aliases (yes) or drop the offer (no);
+    either way the offer is cleared and the answer audited. Returns the message to show."""
+    label, supplier = settlement.alias_offer, supplier_of(settlement)
+    if not label:
+        return "There is nothing to answer: the offer was already answered."
+    if accept and supplier:
+        try:
+            rule = supplier_rules.add_alias(supplier, label, user)
+        except supplier_rules.SupplierRuleError as problem:
+            return f"“{label}” was not added: {problem} Edit the supplier rules to fix it."
+        said = f"“{label}” is now a name of supplier {rule.name}: its next lines match it."
+    else:
+        said = "Noted: the bank label was not added."
+    with db.atomic():
+        Settlement.update(alias_offer="").where(Settlement.id == settlement.id).execute()
+        audit.record("match.alias_added" if accept and supplier else "match.alias_declined",
+                     user=user, subject=supplier, after={"alias": label})
+    return said
+
+
+# -- settlements shown on the document and line pages -------------------------------------
+
+def settlement_of_document(document: Document) -> Settlement | None:
+    """The document's live settlement (newest first when a split payment has several)."""
+    return (Settlement.select().join(SettlementPart)
+            .where(SettlementPart.document == document, Settlement.open_line.is_null(False))
+            .order_by(Settlement.id.desc()).first())
+
+
+def settlements_of_document(document: Document) -> list[Settlement]:
+    """Every live settlement of the document: one, or several for a split payment."""
+    return list(Settlement.select().join(SettlementPart)
+                .where(SettlementPart.document == document,
+                       Settlement.open_line.is_null(False))
+                .order_by(Settlement.id))
+
+
+def settlement_of_line(line: BankTransaction) -> Settlement | None:
+    """The line's live settlement, else its last undone one (to say it was undone)."""
+    return (Settlement.select().where(Settlement.line == line)
+            .order_by(Settlement.open_line.is_null(), Settlement.id.desc()).first())
+
+
+def parts_of(settlement: Settlement) -> list[SettlementPart]:
+    return list(SettlementPart.select(SettlementPart, Document).join(Document)
+                .where(SettlementPart.settlement == settlement).order_by(SettlementPart.id))
+
+
+def open_documents_matching(search: str, limit: int = 20) -> list[Document]:
+    """Open documents a person may add to a line, by supplier, number, file or amount."""
+    return list(documents(NOT_PAID, search).limit(limit))
+
+
+def open_lines_matching(search: str, limit: int = 20) -> list[BankTransaction]:
+    """Open lines a person may pick for a document: by amount when an amount is typed
+    ("36.50", "36,50"), else by words of the label or counterparty."""
+    amount = amount_cents(search)
+    chosen = LineFilter(amount_cents=amount) if amount is not None else LineFilter(
+        search=search)
+    return list(lines(MISSING, chosen).limit(limit))
+
+
+def amount_cents(text: str) -> int | None:
+    """What a person typed as cents when it is an amount ("36.50", "-36,50"), else None."""
+    text = (text or "").strip().replace(" ", "").replace(",", ".")
+    if not re.fullmatch(r"-?\d{1,11}(\.\d{1,2})?", text):
+        return None
+    return int((Decimal(text) * 100).quantize(Decimal(1)))

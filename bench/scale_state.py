@@ -520,7 +520,10 @@ PAGES = (
     Page("Bank lines, search", "/bank/lines/?q={search}"),
     Page("Bank rules", "/bank/rules/"),
     Page("Bank rule edit", "/bank/rules/{bank_rule_id}"),
+    Page("Receipt missing", "/matching/lines/"),
+    Page("Not paid yet", "/matching/documents/"),
     Page("Activity", "/activity/"),
+    Page("Intake", "/intake/"),
     Page("Users", "/users/"),
     Page("Password", "/account/password"),
 )

@@ -95,12 +95,15 @@ def up(migrator, db):
     migrator.migrate(
         migrator.add_column('document', 'qonto_attachment_id', CharField(null=True)),
         migrator.add_index('document', ('qonto_attachment_id',), True),
+        # Matching reads the completed lines of a document's few weeks.
+        migrator.add_index('bank_transaction', ('status', 'booking_date'), False),
     )
 
 
 def down(migrator, db):
     # Plain DROP COLUMN (SQLite 3.35+), for the same reason as above: no table rebuild.
     db.execute_sql('DROP INDEX IF EXISTS "document_qonto_attachment_id"')
+    db.execute_sql('DROP INDEX IF EXISTS "bank_transaction_status_booking_date"')
     for table, column in (('document', 'qonto_attachment_id'),
                           ('document', 'not_bank_payment'),
                           ('bank_transaction', 'card_last_digits'),

@@ -175,7 +175,9 @@ class BankTransaction(BaseModel):
         # newest-first order (migration 0012).
         indexes = ((("account", "push_state", "booking_date"), False),
                    (("account", "booking_date", "id"), False),
-                   (("push_state", "booking_date", "id"), False))
+                   (("push_state", "booking_date", "id"), False),
+                   # Matching reads the completed lines of a few weeks (migration 0015).
+                   (("status", "booking_date"), False))
 
     @classmethod
     def receipts_waiting(cls):

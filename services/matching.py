@@ -355,27 +355,36 @@ def _fully_settled_documents():
             .having(fn.SUM(SettlementPart.amount_cents) >= Document.total_cents))
 
 
+def document_is_open() -> Expression:
+    """What makes a document open, as a condition on its row (so a join can test it)."""
+    return ((Document.kind == "cost") & (Document.document_type != "credit_note")
+            & Document.status.not_in(CLOSED_DOCUMENT_STATUSES)
+            & Document.total_cents.is_null(False)
+            & (Document.not_bank_payment == False)  # noqa: E712 (a SQL comparison)
+            & (Document.duplicate_decision != "same_document")
+            & Document.id.not_in(_fully_settled_documents()))
+
+
+def line_is_open() -> Expression:
+    """What makes a line open, as a condition on its row (so a join can test it)."""
+    return ((BankTransaction.side == "debit") & (BankTransaction.status == "completed")
+            & BankTransaction.push_state.in_(LIVE_LINE_STATES)
+            & (BankTransaction.no_receipt_needed == False)  # noqa: E712
+            & BankTransaction.categorized_by.is_null()
+            & BankTransaction.zoho_status.not_in(SETTLED_IN_ZOHO)
+            & BankTransaction.id.not_in(Settlement.select(Settlement.open_line).where(
+                Settlement.open_line.is_null(False))))
+
+
 def open_documents():
     """Cost documents still waiting for their bank line (a query: narrow it before reading).
     A bill split over two lines stays open until its parts cover its total."""
-    return Document.select().where(
-        Document.kind == "cost", Document.document_type != "credit_note",
-        Document.status.not_in(CLOSED_DOCUMENT_STATUSES), Document.total_cents.is_null(False),
-        Document.not_bank_payment == False,  # noqa: E712 (a SQL comparison)
-        Document.duplicate_decision != "same_document",
-        Document.id.not_in(_fully_settled_documents()))
+    return Document.select().where(document_is_open())
 
 
 def open_lines():
     """Qonto debits in Zoho (or on their way) that nothing explains yet (a query)."""
-    return BankTransaction.select().where(
-        BankTransaction.side == "debit", BankTransaction.status == "completed",
-        BankTransaction.push_state.in_(LIVE_LINE_STATES),
-        BankTransaction.no_receipt_needed == False,  # noqa: E712
-        BankTransaction.categorized_by.is_null(),
-        BankTransaction.zoho_status.not_in(SETTLED_IN_ZOHO),
-        BankTransaction.id.not_in(Settlement.select(Settlement.open_line).where(
-            Settlement.open_line.is_null(False))))
+    return BankTransaction.select().where(line_is_open())
 
 
 def _paid_so_far(document_ids) -> dict[int, int]:
@@ -681,25 +690,35 @@ def _refresh_best_for_line(line_ids) -> None:
 # -- reading proposals --------------------------------------------------------------------------
 
 
-def _with_open_sides(query):
-    return query.where(MatchProposal.document.in_(open_documents().select(Document.id)),
-                       MatchProposal.line.in_(open_lines().select(BankTransaction.id)))
+def _open_only(proposals: list[MatchProposal]) -> list[MatchProposal]:
+    """The proposals whose document and line are both still open: two look-ups by id, not
+    a join (SQLite would walk every completed line to join them)."""
+    if not proposals:
+        return []
+    line_ids = {proposal.line_id for proposal in proposals}
+    document_ids = {proposal.document_id for proposal in proposals}
+    open_line_ids = {row_id for (row_id,) in BankTransaction.select(BankTransaction.id).where(
+        BankTransaction.id.in_(list(line_ids)), line_is_open()).tuples()}
+    open_document_ids = {row_id for (row_id,) in Document.select(Document.id).where(
+        Document.id.in_(list(document_ids)), document_is_open()).tuples()}
+    return [proposal for proposal in proposals if proposal.line_id in open_line_ids
+            and proposal.document_id in open_document_ids]
 
 
 def proposals_for_document(document: Document) -> list[MatchProposal]:
-    """The document's proposals to lines still open, best first."""
-    return list(_with_open_sides(MatchProposal.select(MatchProposal, BankTransaction)
-                                 .join(BankTransaction)
-                                 .where(MatchProposal.document == document.id))
-                .order_by(MatchProposal.score.desc(), MatchProposal.id))
+    """The document's proposals to lines still open, best first, each with its line."""
+    return _open_only(list(MatchProposal.select(MatchProposal, BankTransaction)
+                           .join(BankTransaction)
+                           .where(MatchProposal.document == document.id)
+                           .order_by(MatchProposal.score.desc(), MatchProposal.id)))
 
 
 def proposals_for_line(line: BankTransaction) -> list[MatchProposal]:
-    """The line's proposals of documents still open, best first."""
-    return list(_with_open_sides(MatchProposal.select(MatchProposal, Document)
-                                 .join(Document)
-                                 .where(MatchProposal.line == line.id))
-                .order_by(MatchProposal.score.desc(), MatchProposal.id))
+    """The line's proposals of documents still open, best first, each with its document."""
+    return _open_only(list(MatchProposal.select(MatchProposal, Document)
+                           .join(Document)
+                           .where(MatchProposal.line == line.id)
+                           .order_by(MatchProposal.score.desc(), MatchProposal.id)))
 
 
 def auto_accept_candidates() -> list[MatchProposal]:
@@ -720,5 +739,5 @@ def auto_accept_candidates() -> list[MatchProposal]:
                     MatchProposal.best_for_line == True,  # noqa: E712
                     MatchProposal.score >= threshold,
                     ~fn.EXISTS(close_rival("document")), ~fn.EXISTS(close_rival("line"))))
-    return list(_with_open_sides(query).order_by(MatchProposal.score.desc(), MatchProposal.id))
+    return _open_only(list(query.order_by(MatchProposal.score.desc(), MatchProposal.id)))
 

@@ -1,11 +1,13 @@
 # Bookbridge: `make run` serves the app (with the sandbox when Zoho is not configured),
 # `make test` runs the whole suite on SQLite, then again on PostgreSQL when a server answers at
 # BOOKBRIDGE_TEST_POSTGRES (default the local one; BOOKBRIDGE_REQUIRE_POSTGRES=1 requires it).
-# Both set up .venv from the pinned requirements first.
+# Both set up .venv from the pinned requirements first; `make test` also installs axe-core
+# (pinned in package-lock.json, for the browser tests' accessibility checks) with npm.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AXE := node_modules/axe-core/axe.min.js
 
 .PHONY: run test lint bench sandbox clean
 
@@ -14,10 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+$(AXE): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $(AXE)
+
 run: $(STAMP)
 	$(BIN)/python scripts/run.py
 
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 	$(BIN)/python scripts/test_on_postgres.py $(PYTEST_ARGS)

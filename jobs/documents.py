@@ -68,7 +68,7 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
             Document.update(publish_error=note).where(Document.id == document.id).execute()
         except (publishing.PublishProblem, zoho.ConnectError) as problem:
             audit.record("document.auto_publish_failed", actor="worker",
-                         subject=document.filename, detail=str(problem))
+                         subject=document.filename, detail=str(problem), link=document)
 
 
 @huey.periodic_task(crontab(minute="*"))

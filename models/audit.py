@@ -1,6 +1,6 @@
 """The audit trail: who or what did what, when, before and after."""
 
-from peewee import CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models.base import BaseModel, JSONField, utcnow
 from models.users import User
@@ -28,6 +28,11 @@ class AuditEvent(BaseModel):
     after = JSONField(null=True)
     zoho_id = CharField(null=True)
     detail = TextField(default="")
+    # What the event is about, for the Activity page's link: a kind ("document", "line",
+    # "rule", "supplier_rule", "user") and that row's id; "" and None for the rest. A kind
+    # and an id, not a path: the worker has no app to build URLs, and pages may move.
+    link_kind = CharField(default="")
+    link_id = IntegerField(null=True)
 
     class Meta:
         # The Activity page: newest first (keyset pages), whole or by area.

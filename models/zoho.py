@@ -138,6 +138,11 @@ class ZohoTax(CachedRecord):
     tax_type = CharField(default="")
     is_default = BooleanField(default=False)
 
+    @classmethod
+    def usable(cls, organization_id: str):
+        """Taxes present and active in Zoho, by rate then name (5.5 before 10, not after)."""
+        return super().usable(organization_id).order_by(cls.percentage, cls.name)
+
 
 class ZohoContact(CachedRecord):
     contact_type = CharField(default="", index=True)

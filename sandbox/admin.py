@@ -4,9 +4,19 @@ No authentication on purpose: the sandbox only ever listens on loopback for demo
 tests. Never expose it on a shared network.
 """
 
+import json
 import random
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from sandbox import limits, seed, store, zoho_tokens
 from sandbox import zoho_records as records
@@ -48,11 +58,13 @@ def _org_or_404(db, org_id):
 
 @bp.get("/")
 def index():
-    db = store.get_db()
-    return render_template(
-        "index.html", orgs=_organizations(db), client_id=current_app.config["CLIENT_ID"],
-        public_url=current_app.config["PUBLIC_URL"], faults=runtime().faults,
-        fault_help=FAULT_TYPES)
+    return render_template("index.html", **_index_context(), saved=request.args.get("saved"))
+
+
+def _index_context() -> dict:
+    return {"orgs": _organizations(store.get_db()), "client_id": current_app.config["CLIENT_ID"],
+            "public_url": current_app.config["PUBLIC_URL"], "faults": runtime().faults,
+            "fault_help": FAULT_TYPES}
 
 
 @bp.get("/sandbox/orgs")
@@ -75,6 +87,8 @@ def faults():
         return jsonify(state.set_faults(dict(DEFAULT_FAULTS)))
     if request.method == "GET":
         return jsonify(dict(state.faults))
+    if request.form:
+        return _faults_from_page(state)
     body = _json_body()
     if body.get("revoke_all"):  # a one-shot action, not a standing switch
         zoho_tokens.revoke_user_tokens(store.get_db(), seed.DEMO_USER)
@@ -82,6 +96,54 @@ def faults():
     if "seed" in body:
         changes["seed"] = body["seed"]
     return jsonify(state.set_faults(changes))
+
+
+def _faults_from_page(state):
+    """The home page's form: the same switches as the JSON body, then back to the page."""
+    form = request.form
+    if form.get("action") == "reset":
+        state.set_faults(dict(DEFAULT_FAULTS))
+        return redirect(url_for("sandbox_admin.index", saved="reset") + "#faults", code=303)
+    if form.get("revoke_all") == "yes":
+        zoho_tokens.revoke_user_tokens(store.get_db(), seed.DEMO_USER)
+    changes, refused = {}, []
+    for name, cast in FAULT_TYPES.items():
+        if name not in form:
+            continue
+        value = form[name].strip()
+        try:
+            changes[name] = cast(value) if value or cast is str else DEFAULT_FAULTS[name]
+        except ValueError:
+            refused.append(name)
+    if refused:
+        return render_template("index.html", **_index_context(),
+                               refused=refused), 400
+    state.set_faults(changes)
+    return redirect(url_for("sandbox_admin.index", saved="faults") + "#faults", code=303)
+
+
+# The record kinds Bookbridge links to (services/zoho.web_link), as the page titles them.
+RECORD_TITLES = {"bill": "Bill", "expense": "Expense", "invoice": "Invoice",
+                 "vendorcredit": "Vendor credit", "creditnote": "Credit note",
+                 "banktransaction": "Bank transaction", "contact": "Contact",
+                 "bankaccount": "Bank account", "vendorpayment": "Vendor payment"}
+
+
+@bp.get("/sandbox/records/<kind>/<record_id>")
+def record_show(kind, record_id):
+    """One record as the demo's "open in Zoho Books" link shows it (Zoho's web app stand-in)."""
+    row = store.get_db().execute(
+        "SELECT kind, org_id, data FROM record WHERE record_id = ?", (record_id,)).fetchone()
+    if row is None or (kind in RECORD_TITLES and row["kind"] not in (kind, "account")):
+        return render_template("record.html", kind=kind, record_id=record_id, record=None,
+                               title=RECORD_TITLES.get(kind, kind)), 404
+    record = json.loads(row["data"])
+    return render_template("record.html", kind=row["kind"], record_id=record_id,
+                           record=record, org_id=row["org_id"],
+                           title=RECORD_TITLES.get(row["kind"], row["kind"]),
+                           lines=record.get("line_items") or [],
+                           fields={key: value for key, value in record.items()
+                                   if not isinstance(value, (list, dict))})
 
 
 @bp.route("/sandbox/orgs/<org_id>/limits", methods=["GET", "POST"])

@@ -121,7 +121,7 @@ def create_user(email: str, password: str, role: Role, *, name: str = "", by=Non
     except IntegrityError:
         raise AccountError(f"A user with the address {email} already exists.") from None
     audit.record("user.create", user=by, actor=None if by else "cli", subject=email,
-                 after={"role": role.value})
+                 after={"role": role.value}, link=user)
     return user
 
 
@@ -198,7 +198,7 @@ def issue_reset(user: User, *, by: User | None) -> str:
         PasswordReset.create(user=user, token_hash=_token_hash(token), created_by=by,
                              expires_at=utcnow() + RESET_LIFETIME)
     audit.record("user.password_reset_link", user=by, actor=None if by else "cli",
-                 subject=user.email)
+                 subject=user.email, link=user)
     return token
 
 

@@ -4,12 +4,26 @@ Audit rows keep machine-readable codes and before/after values (the CSV export g
 unchanged); this module turns a page of them into sentences a bookkeeper reads:
 "Marie Curie changed the total of invoice-88412.pdf from 94.00 to 94.80". Zoho ids among
 the values are named from the cached lists, with one query per list for the whole page.
+When the row names what it is about (`link_kind`, `link_id`), the subject links to that
+document, bank line, rule, supplier rule or user, if it still exists (one query per kind).
 """
 
 import datetime
 from dataclasses import dataclass, field
 
-from models import User, ZohoAccount, ZohoBankAccount, ZohoContact, ZohoTax
+from flask import url_for
+
+from models import (
+    BankTransaction,
+    CategorisationRule,
+    Document,
+    SupplierRule,
+    User,
+    ZohoAccount,
+    ZohoBankAccount,
+    ZohoContact,
+    ZohoTax,
+)
 
 # What an action did, as a verb phrase after the actor; "{subject}" is the audit subject.
 PHRASES = {
@@ -103,6 +117,17 @@ NAMED_BY = {
 }
 
 MAX_SHOWN = 8  # changes listed per event; the CSV export has them all
+EMPTY = "(empty)"
+
+# The page an audit link opens, by its kind: (model, endpoint, the argument taking the id).
+# People have no page of their own: a user opens the Users list at their row (admins only).
+LINK_PAGES = {
+    "document": (Document, "documents.document_show", "document_id"),
+    "line": (BankTransaction, "matching.line_show", "line_id"),
+    "rule": (CategorisationRule, "rules.rule_edit", "rule_id"),
+    "supplier_rule": (SupplierRule, "suppliers.supplier_edit", "rule_id"),
+    "user": (User, "users.user_list", None),
+}
 
 
 @dataclass
@@ -110,6 +135,9 @@ class Change:
     label: str
     before: str
     after: str
+    # The change after its label, in words: ": 12" (nothing before it), " set to 94.80",
+    # " cleared (was 94.80)" or " from 94.00 to 94.80".
+    said: str = ""
 
 
 @dataclass
@@ -117,31 +145,75 @@ class Described:
     who: str
     sentence: str
     changes: list[Change] = field(default_factory=list)
+    # The sentence in pieces, (text, href): the subject's piece carries its page's path
+    # when it has one, "" otherwise. The template escapes the text and the path.
+    parts: list[tuple[str, str]] = field(default_factory=list)
 
 
-def describe_page(events) -> list[tuple[object, Described]]:
+def describe_page(events, *, show_users: bool = False) -> list[tuple[object, Described]]:
     """Each event of a page with its description: one query for the people, one per Zoho
-    list for the names, whatever the page holds."""
+    list for the names and one per kind of link, whatever the page holds. `show_users`:
+    the viewer may open the Users page (admins), so people's names link there."""
     user_ids = {event.user_id for event in events if event.user_id}
     users = {user.id: user for user in User.select().where(User.id.in_(list(user_ids)))}
     names = _zoho_names(events)
-    return [(event, describe(event, names, users)) for event in events]
+    links = _links(events, show_users)
+    return [(event, describe(event, names, users, links)) for event in events]
 
 
-def describe(event, names: dict | None = None, users: dict | None = None) -> Described:
+def describe(event, names: dict | None = None, users: dict | None = None,
+             links: dict | None = None) -> Described:
     names = names or {}
     who = _who(event, users or {})
     subject = event.subject or "something"
+    href = (links or {}).get((getattr(event, "link_kind", ""), getattr(event, "link_id", None)),
+                             "")
     phrase = PHRASES.get(event.action)
+    if event.action == "document.archive" and event.subject:
+        phrase = "archived {subject}"  # one document, archived by the worker
     if phrase is None:
-        phrase = f"did {event.action.replace('_', ' ').replace('.', ': ')} on {subject}"
+        phrase = f"did {event.action.replace('_', ' ').replace('.', ': ')} on {{subject}}"
     changes = _changes(event.before, event.after, names)
     if event.action == "document.edit" and len(changes) == 1:
         only = changes[0]
-        sentence = (f"{who} changed the {only.label} of {subject} "
-                    f"from {only.before} to {only.after}")
-        return Described(who, sentence, [])
-    return Described(who, f"{who} {phrase.format(subject=subject)}", changes[:MAX_SHOWN])
+        parts = [(f"{who} changed the {only.label} of ", ""), (subject, href),
+                 (f" from {only.before} to {only.after}", "")]
+        return _described(who, parts, [])
+    head, mark, tail = phrase.partition("{subject}")
+    parts = [(f"{who} {head}", ""), (subject, href), (tail, "")] if mark else [
+        (f"{who} {phrase}", "")]
+    return _described(who, parts, changes[:MAX_SHOWN])
+
+
+def _described(who: str, parts: list[tuple[str, str]], changes: list[Change]) -> Described:
+    parts = [(text, href) for text, href in parts if text]
+    return Described(who, "".join(text for text, _ in parts), changes, parts)
+
+
+def _links(events, show_users: bool) -> dict:
+    """(kind, id) -> the path of that row's page, for the rows of the page that still
+    exist (a deleted rule's page would only say "not found")."""
+    wanted: dict = {}
+    for event in events:
+        kind, row_id = getattr(event, "link_kind", ""), getattr(event, "link_id", None)
+        if kind in LINK_PAGES and row_id is not None and (kind != "user" or show_users):
+            wanted.setdefault(kind, set()).add(row_id)
+    links = {}
+    for kind, ids in wanted.items():
+        model, endpoint, argument = LINK_PAGES[kind]
+        for (row_id,) in model.select(model.id).where(model.id.in_(list(ids))).tuples():
+            if argument:
+                path = url_for(endpoint, **{argument: row_id})
+            else:
+                path = url_for(endpoint, _anchor=f"user-{row_id}")
+            if safe_path(path):
+                links[(kind, row_id)] = path
+    return links
+
+
+def safe_path(path: str) -> bool:
+    """A path of this app: "/..." but not "//host" or "/\\host" (both leave the site)."""
+    return path.startswith("/") and not path.startswith(("//", "/\\"))
 
 
 def _who(event, users: dict) -> str:
@@ -149,26 +221,38 @@ def _who(event, users: dict) -> str:
     if user is not None:
         return user.name or user.email
     return {"worker": "Bookbridge", "scheduler": "Bookbridge (schedule)",
-            "system": "Bookbridge"}.get(event.actor, event.actor)
+            "system": "Bookbridge", "cli": "An admin (command line)",
+            "qonto_receipt": "Bookbridge (Qonto receipt)",
+            "auto": "Bookbridge (automatic match)"}.get(event.actor, event.actor)
 
 
 def _changes(before, after, names: dict) -> list[Change]:
-    before = before if isinstance(before, dict) else {}
+    had_before = isinstance(before, dict)
+    before = before if had_before else {}
     after = after if isinstance(after, dict) else {}
     changes = []
     for key in dict.fromkeys([*before, *after]):
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
-        changes.append(Change(LABELS.get(key, key.replace("_", " ")),
-                              _shown(key, old, names), _shown(key, new, names)))
+        shown_old, shown_new = _shown(key, old, names), _shown(key, new, names)
+        if not had_before:
+            said = f": {shown_new}"  # a run's totals, a new row's values
+        elif shown_old == EMPTY:
+            said = f" set to {shown_new}"
+        elif shown_new == EMPTY:
+            said = f" cleared (was {shown_old})"
+        else:
+            said = f" from {shown_old} to {shown_new}"
+        changes.append(Change(LABELS.get(key, key.replace("_", " ")), shown_old, shown_new,
+                              said))
     return changes
 
 
 def _shown(key: str, value, names: dict) -> str:
     """A value as a bookkeeper reads it: amounts in units, names for Zoho ids."""
     if value is None or value == "" or value == []:
-        return "(empty)"
+        return EMPTY
     if isinstance(value, bool):
         return "yes" if value else "no"
     if key.endswith("_cents") and isinstance(value, int):

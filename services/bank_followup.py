@@ -149,7 +149,7 @@ class FollowUp:
                      after={"rule_id": rule.id, "rule_version": rule.version,
                             "account_id": rule.zoho_account_id, "tax_id": rule.tax_id,
                             "contact_id": rule.contact_id, "line": line.transaction_id},
-                     zoho_id=line.zoho_transaction_id)
+                     zoho_id=line.zoho_transaction_id, link=rule)
 
     def categorisation(self, line: BankTransaction, rule) -> tuple[str, dict]:
         base = f"/banktransactions/uncategorized/{line.zoho_transaction_id}"
@@ -267,7 +267,7 @@ class FollowUp:
         upload.save()
         self.sync.count(self.account, "receipts")
         audit.record("bank.receipt_attached", actor="worker", subject=upload.file_name,
-                     zoho_id=upload.transaction.zoho_transaction_id)
+                     zoho_id=upload.transaction.zoho_transaction_id, link=upload)
 
     # -- Qonto receipts become documents ---------------------------------------------------
 

@@ -7,8 +7,8 @@ so renaming the account in Zoho later creates no duplicate.
 """
 
 from integrations.zoho_books import ZohoNotFound
-from models import QontoAccount
-from services import audit
+from models import QontoAccount, ZohoConnection
+from services import audit, lists
 
 BANK_NAME = "Qonto"
 
@@ -71,6 +71,9 @@ def _remember(account: QontoAccount, zoho_account: dict, origin: str, quiet=Fals
         account.link_problem = account.link_problem if not quiet else ""
     account.save()
     if changed:
+        # "Paid from" and the Connections counts show the account now, not after a refresh.
+        lists.remember("bank_accounts", ZohoConnection.current().organization_id,
+                       {"currency_code": account.currency, **zoho_account})
         audit.record(f"bank.link_{origin}", actor="worker", subject=account.name,
                      after={"zoho_account_id": account.zoho_account_id,
                             "zoho_account_name": account.zoho_account_name},

@@ -264,7 +264,7 @@ def save(user, fields: dict, rule: CategorisationRule | None = None) -> Categori
         rule.updated_at = utcnow()
         rule.save()
     audit.record("rule.save", user=user, subject=f"{rule.name} (v{rule.version})",
-                 before=before, after=_snapshot(rule))
+                 before=before, after=_snapshot(rule), link=rule)
     return rule
 
 

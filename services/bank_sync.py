@@ -366,8 +366,9 @@ class BankSync:
         for qonto_ids in chunked(sorted(stored), 500):
             line_ids.extend(BankTransaction.select(BankTransaction.id).where(
                 BankTransaction.qonto_id.in_(qonto_ids)).tuples())
-        matching.propose(line_ids=[line_id for (line_id,) in line_ids])
-        settlement.auto_accept()
+        line_ids = [line_id for (line_id,) in line_ids]
+        matching.propose(line_ids=line_ids)
+        settlement.auto_accept(line_ids=line_ids)
 
     def start_feed(self, account: QontoAccount) -> None:
         """First sync of an account: the feed starts on the day Qonto was connected.

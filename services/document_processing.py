@@ -115,7 +115,7 @@ def record_extraction(document: Document, reading: Future) -> None:
             Document.id == document.id).execute()
         return
     audit.record("document.extract", actor="worker", subject=document.filename,
-                 after={"method": document.method, "warnings": document.warnings})
+                 after={"method": document.method, "warnings": document.warnings}, link=document)
 
 
 def after_change(document: Document) -> None:
@@ -139,7 +139,7 @@ def after_fields_settled(document: Document) -> None:
     matched (or found in Qonto) that is now ready settles its line; auto-accept, if on."""
     matching.propose(document_ids=[document.id])
     settlement.document_ready(document)
-    settlement.auto_accept()
+    settlement.auto_accept(document_ids=[document.id])
 
 
 def recognise_supplier(document: Document) -> None:
@@ -311,6 +311,6 @@ def decide_tax(document: Document, decision: str, tax_id: str, user) -> str:
     document.save()
     audit.record("document.tax_decision", user=user, subject=document.filename,
                  before=before, after={"tax_id": document.tax_id, "decision": decision,
-                                       "tax_confirmed": document.tax_confirmed})
+                                       "tax_confirmed": document.tax_confirmed}, link=document)
     refresh_status(document)
     return message

@@ -13,19 +13,41 @@ import unicodedata
 
 from peewee import SQL, Entity, Expression, NodeList, SqliteDatabase, fn
 
-from models import Document, DocumentStatus, db
+from models import Document, DocumentStatus, ZohoConnection, ZohoTax, db
+from services import document_taxes
 
 NEWEST_FIRST = (Document.created_at.desc(), Document.id.desc())
 # What a row of the list shows: not the read text, lines or sources, which can be long and
 # would be read (and sorted, for a search) for nothing.
 LISTED = (Document.id, Document.created_at, Document.status, Document.supplier_name,
           Document.number, Document.filename, Document.issue_date, Document.total_cents,
-          Document.currency, Document.source, Document.source_detail, Document.warnings)
+          Document.currency, Document.source, Document.source_detail, Document.warnings,
+          Document.duplicate_of, Document.duplicate_decision, Document.sources,
+          Document.confidence)
+
+# The inbox's "Problems" filter, and the badge each problem shows on a row.
+DUPLICATES, TAX, LOW_CONFIDENCE = "duplicates", "tax", "low_confidence"
+PROBLEMS = [("", "All"), (DUPLICATES, "Possible duplicates"), (TAX, "Tax differences"),
+            (LOW_CONFIDENCE, "Low confidence")]
+BADGES = {DUPLICATES: "Possible duplicate", TAX: "Tax differs",
+          LOW_CONFIDENCE: "Check: low confidence"}
+# As the review page flags a value (templates/documents/show.html): read by extraction, and
+# trusted under 70 %.
+UNSURE_BELOW = 0.7
+READ_FROM = ("text", "ocr", "e-invoice", "learned")
+# What the tax check reads, fetched for a page's documents under review in one query.
+TAX_COLUMNS = (Document.id, Document.kind, Document.payment, Document.document_type,
+               Document.net_cents, Document.tax_cents, Document.total_cents,
+               Document.vat_breakdown, Document.tax_id, Document.tax_confirmed, Document.lines)
+# A tax difference holds a document for review (services.document_status), or it failed.
+TAX_CHECKED = (DocumentStatus.TO_REVIEW, DocumentStatus.FAILED)
 
 
-def documents(status: str, search: str):
+def documents(status: str, search: str, problem: str = ""):
     """The documents with this status ("" for every open one) matching the search, newest
-    first. A status filter is a look-up on the (status, created_at, id) index."""
+    first. A status filter is a look-up on the (status, created_at, id) index. A problem
+    narrows the list in SQL: exactly for duplicates, to the candidates for a tax difference
+    or a low confidence (which `problems` then settles row by row, in Python)."""
     query = Document.select(*LISTED).order_by(*NEWEST_FIRST)
     if status in {s.value for s in DocumentStatus}:
         query = query.where(Document.status == DocumentStatus(status))
@@ -33,7 +55,45 @@ def documents(status: str, search: str):
         query = query.where(Document.status != DocumentStatus.ARCHIVED)
     if search.strip():
         query = query.where(_matching(search))
+    if problem == DUPLICATES:
+        query = query.where(Document.duplicate_of.is_null(False),
+                            Document.duplicate_decision.not_in(("not_duplicate",
+                                                                "same_document")))
+    elif problem == TAX:
+        query = query.where(Document.status.in_(TAX_CHECKED))
+    elif problem == LOW_CONFIDENCE:
+        query = query.where(Document.confidence != "{}")
     return query
+
+
+def problems(documents: list) -> dict[int, list[str]]:
+    """The problems of each listed document by id (DUPLICATES, TAX, LOW_CONFIDENCE), for a
+    page of rows selected with LISTED: from the rows' own columns, plus, when some are under
+    review, one query for their tax columns and the organisation's taxes."""
+    found = {document.id: [] for document in documents}
+    for document in documents:
+        if document.duplicate_of_id and document.duplicate_decision not in (
+                "not_duplicate", "same_document"):
+            found[document.id].append(DUPLICATES)
+    checked = [document.id for document in documents if document.status in TAX_CHECKED]
+    if checked:
+        organization = ZohoConnection.current().organization_id
+        taxes = [tax for tax in ZohoTax.usable(organization) if tax.percentage is not None]
+        for document in Document.select(*TAX_COLUMNS).where(Document.id.in_(checked)):
+            problem = document_taxes.check(document, taxes).problem
+            if problem and problem != document.tax_confirmed:  # as tax_disagrees says
+                found[document.id].append(TAX)
+    for document in documents:
+        if low_confidence(document):
+            found[document.id].append(LOW_CONFIDENCE)
+    return found
+
+
+def low_confidence(document) -> bool:
+    """A value extraction read with under 70 % confidence, that no person has changed."""
+    sources = document.sources or {}
+    return any(trust is not None and trust < UNSURE_BELOW and sources.get(name) in READ_FROM
+               for name, trust in (document.confidence or {}).items())
 
 
 def full_text() -> bool:

@@ -98,5 +98,5 @@ def add(config, content: bytes, filename: str, *, source: str, source_detail: st
     audit.record("document.add", user=user, actor=None if user else source,
                  subject=f"{document.filename} ({source})",
                  after={"sha256": stored.sha256, "media_type": media_type,
-                        "size": stored.size})
+                        "size": stored.size}, link=document)
     return document

@@ -120,7 +120,7 @@ def flag(document: Document) -> None:
             document.duplicate_decision = ""
         _save(document)
         audit.record("document.duplicate_cleared", actor="system", subject=document.filename,
-                     before={"duplicate_of": was})
+                     before={"duplicate_of": was}, link=document)
         return
     if was == match.id and document.duplicate_reason == reason:
         return
@@ -130,7 +130,7 @@ def flag(document: Document) -> None:
     if was != match.id:
         audit.record("document.duplicate_flagged", actor="system", subject=document.filename,
                      after={"duplicate_of": match.id, "match": match.filename,
-                            "reason": reason})
+                            "reason": reason}, link=document)
 
 
 def decide(document: Document, decision: str, user) -> None:
@@ -162,7 +162,7 @@ def decide(document: Document, decision: str, user) -> None:
     refresh_status(document)  # no longer held back: maybe ready
     after = _snapshot(document)
     audit.record("document.duplicate_decision", user=user, subject=document.filename,
-                 before=before, after={**after, "match": other_id})
+                 before=before, after={**after, "match": other_id}, link=document)
 
 
 def decision_for(document: Document, other: Document) -> str:

@@ -160,12 +160,33 @@ def _store_page(cached: CachedList, organization_id: str, page: list[dict], seen
     return len(rows) - known
 
 
+def remember(key: str, organization_id: str, record: dict) -> None:
+    """Store one record Bookbridge itself just created or found in Zoho Books (a bank
+    account, a contact), with its list's count, so lists and counts show it at once
+    instead of after the next refresh."""
+    if not organization_id:
+        return
+    cached = next(c for c in CACHED_LISTS if c.key == key)
+    _store_page(cached, organization_id, [record], utcnow())
+    _store_count(organization_id, cached)
+
+
 def _mark_removed(model, organization_id: str, seen_at) -> int:
     return (model.update(removed_at=utcnow())
             .where(model.organization_id == organization_id,
                    model.refreshed_at < seen_at,
                    model.removed_at.is_null())
             .execute())
+
+
+# How one record of each list is said, for "1 bank account" (not "1 bank accounts").
+SINGULAR = {"Chart of accounts": "account in the chart", "Taxes": "tax", "Contacts": "contact",
+            "Items": "item", "Currencies": "currency", "Bank accounts": "bank account"}
+
+
+def count_phrase(label: str, count: int) -> str:
+    """'3 bank accounts', '1 bank account', '148 chart of accounts' for a list's count."""
+    return f"{count} {SINGULAR.get(label, label.lower()) if count == 1 else label.lower()}"
 
 
 def summary(counts: dict) -> str:

@@ -119,7 +119,7 @@ def mark_no_receipt_needed(line: BankTransaction, user, needed: bool) -> bool:
         line.save(only=[BankTransaction.no_receipt_needed])
         audit.record("match.no_receipt_needed" if needed else "match.receipt_needed",
                      user=user, subject=f"{line.booking_date} {line.label} "
-                     f"{money(line.amount_cents)} {line.currency}")
+                     f"{money(line.amount_cents)} {line.currency}", link=line)
     return True
 
 
@@ -167,7 +167,7 @@ def mark_not_bank_payment(document: Document, user, value: bool) -> bool:
         document.updated_at = utcnow()
         document.save(only=[Document.not_bank_payment, Document.updated_at])
         audit.record("match.not_bank_payment" if value else "match.bank_payment", user=user,
-                     subject=document.filename)
+                     subject=document.filename, link=document)
     return True
 
 

@@ -721,9 +721,10 @@ def proposals_for_line(line: BankTransaction) -> list[MatchProposal]:
                            .order_by(MatchProposal.score.desc(), MatchProposal.id)))
 
 
-def auto_accept_candidates() -> list[MatchProposal]:
+def auto_accept_candidates(document_ids=None, line_ids=None) -> list[MatchProposal]:
     """The clear one-to-one pairs at or above the admin's threshold ([] when it is off):
-    best for both sides, with no other proposal of either side within CLEAR_LEAD points."""
+    best for both sides, with no other proposal of either side within CLEAR_LEAD points;
+    only those of these documents or lines when given (a person's edit, a sync's lines)."""
     threshold = MatchSettings.current().auto_accept_score
     if threshold is None:
         return []
@@ -739,5 +740,9 @@ def auto_accept_candidates() -> list[MatchProposal]:
                     MatchProposal.best_for_line == True,  # noqa: E712
                     MatchProposal.score >= threshold,
                     ~fn.EXISTS(close_rival("document")), ~fn.EXISTS(close_rival("line"))))
+    if document_ids is not None:
+        query = query.where(MatchProposal.document.in_(list(document_ids)))
+    if line_ids is not None:
+        query = query.where(MatchProposal.line.in_(list(line_ids)))
     return _open_only(list(query.order_by(MatchProposal.score.desc(), MatchProposal.id)))
 

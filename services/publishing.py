@@ -275,6 +275,8 @@ def _settle_unknown(client, document: Document) -> bool:
 
 
 def ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
+    from services import lists  # kept local: lists imports supplier recognition
+
     if document.contact_id:
         return
     org = ZohoConnection.current().organization_id
@@ -288,16 +290,19 @@ def ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
     found = client.get("/contacts", params={"contact_type": "vendor",
                                             "contact_name": name}).get("contacts", [])
     if found:
-        document.contact_id = found[0]["contact_id"]
+        contact = found[0]
     else:
         if ConnectionSettings.current().warn_new_supplier and not confirmed:
             raise NewSupplierNeedsConfirmation(name)
-        created = client.post("/contacts", json={"contact_name": name,
+        contact = client.post("/contacts", json={"contact_name": name,
                                                  "contact_type": "vendor"})["contact"]
-        document.contact_id = created["contact_id"]
         audit.record("zoho.contact_create", user=user, subject=name,
-                     zoho_id=document.contact_id)
+                     zoho_id=contact["contact_id"])
+    document.contact_id = contact["contact_id"]
     document.save(only=[Document.contact_id])
+    # The document page and the pickers name this contact now, not after the next refresh.
+    lists.remember("contacts", org, {"contact_name": name, "contact_type": "vendor",
+                                     **contact})
 
 
 def attach_original(config, client, document: Document, created: dict) -> None:
@@ -335,7 +340,7 @@ def mark_published(document: Document, record: dict, user, found_again=False) ->
     audit.record("document.publish", user=user, actor=None if user else "worker",
                  subject=document.filename, after={"type": kind, "number": document.zoho_number,
                                                     "found_again": found_again},
-                 zoho_id=document.zoho_id)
+                 zoho_id=document.zoho_id, link=document)
 
 
 def _reset(document: Document, error: str) -> None:

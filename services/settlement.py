@@ -93,7 +93,7 @@ def accept(line: BankTransaction, documents: list[Document], user, *, origin: st
         _paid_from_the_line(documents[0], line)
     audit.record("match.accepted", user=user, actor=None if user else origin,
                  subject=_subject(settlement),
-                 after=_summary(settlement), zoho_id=line.zoho_transaction_id)
+                 after=_summary(settlement), zoho_id=line.zoho_transaction_id, link=settlement)
     if state is SettlementState.QUEUED:
         queue(settlement)
     return settlement
@@ -125,7 +125,7 @@ def store_qonto_receipt(line: BankTransaction, document: Document) -> Settlement
                         reasons=["receipt attached to this payment in Qonto"])
     _paid_from_the_line(document, line)
     audit.record("match.accepted", actor="qonto_receipt", subject=_subject(settlement),
-                 after=_summary(settlement), zoho_id=line.zoho_transaction_id)
+                 after=_summary(settlement), zoho_id=line.zoho_transaction_id, link=settlement)
     return settlement
 
 
@@ -139,7 +139,7 @@ def release_qonto_receipt(settlement: Settlement) -> None:
         document.save(only=[Document.status])
         audit.record("document.archive", actor="worker", subject=document.filename,
                      detail="Its bank line was categorised in Zoho Books by hand; the file "
-                            "was attached to the line there instead.")
+                            "was attached to the line there instead.", link=document)
 
 
 def _line_problem(line: BankTransaction) -> str:
@@ -388,7 +388,7 @@ def wait_for_person(settlement_id: int, reason: str) -> None:
     (Settlement.update(state=SettlementState.WAITING, error=reason)
      .where(Settlement.id == settlement_id, Settlement.state.in_(TO_SETTLE)).execute())
     audit.record("match.failed", actor="worker", subject=f"settlement {settlement_id}",
-                 detail=reason)
+                 detail=reason, link=Settlement.get_or_none(Settlement.id == settlement_id))
 
 
 def _commit_state(settlement: Settlement, state: SettlementState, error: str = "") -> None:
@@ -539,7 +539,7 @@ def _after_send(config, client, settlement, line, documents, user, found=None) -
                  subject=_subject(settlement),
                  after={**_summary(settlement), "zoho_record_type": record_type,
                         "zoho_record_id": record_id, "found_again": bool(found)},
-                 zoho_id=line.zoho_transaction_id)
+                 zoho_id=line.zoho_transaction_id, link=settlement)
 
 
 def _alias_offer(line: BankTransaction, documents: list[Document]) -> str:
@@ -557,7 +557,7 @@ def _fail(settlement, error: str, user) -> Settlement:
     _commit_state(settlement, SettlementState.FAILED, error)
     audit.record("match.failed", user=user, actor=None if user else "worker",
                  subject=_subject(settlement), after=_summary(settlement), detail=error,
-                 zoho_id=settlement.line.zoho_transaction_id)
+                 zoho_id=settlement.line.zoho_transaction_id, link=settlement)
     return settlement
 
 
@@ -668,7 +668,7 @@ def unsettle(config, settlement_id: int, *, client=None) -> Settlement | None:
                 settlement.state = SettlementState.SETTLED
                 settlement.save(only=[Settlement.error, Settlement.state])
                 audit.record("match.failed", user=user, actor=None if user else "worker",
-                             subject=_subject(settlement), detail=settlement.error)
+                             subject=_subject(settlement), detail=settlement.error, link=settlement)
                 return settlement
     _mark_undone(settlement, user, in_zoho=True)
     return settlement
@@ -695,7 +695,7 @@ def _mark_undone(settlement: Settlement, user, *, in_zoho: bool) -> None:
                  subject=_subject(settlement),
                  after={**_summary(settlement), "in_zoho": in_zoho,
                         "zoho_record_id": settlement.zoho_record_id},
-                 zoho_id=line.zoho_transaction_id)
+                 zoho_id=line.zoho_transaction_id, link=settlement)
 
 
 def _unpublish(document: Document) -> None:
@@ -710,13 +710,13 @@ def _unpublish(document: Document) -> None:
 # -- auto-accept -------------------------------------------------------------------------------
 
 
-def auto_accept() -> int:
+def auto_accept(document_ids=None, line_ids=None) -> int:
     """Accept the one-to-one proposals scoring at least the admin's threshold (off by
-    default). Returns how many were accepted."""
+    default), of these documents or lines when given. Returns how many were accepted."""
     if MatchSettings.current().auto_accept_score is None:
         return 0
     accepted = 0
-    for proposal in matching.auto_accept_candidates():
+    for proposal in matching.auto_accept_candidates(document_ids, line_ids):
         try:
             accept(proposal.line, [proposal.document], None, origin="auto",
                    score=proposal.score, reasons=proposal.reasons)

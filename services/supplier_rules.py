@@ -203,7 +203,7 @@ def save(user, fields: dict, rule: SupplierRule | None = None) -> SupplierRule:
         raise SupplierRuleError(f"There is already a supplier rule named "
                                 f"“{values['name']}”.") from None
     audit.record("supplier_rule.save", user=user, subject=f"{rule.name} (v{rule.version})",
-                 before=before, after=_snapshot(rule))
+                 before=before, after=_snapshot(rule), link=rule)
     rule.reapplied = reapply(rule, user, also=old_names - names_of(rule))
     return rule
 
@@ -269,7 +269,7 @@ def _apply_to(documents: list[Document], user) -> int:
                                 Document.sources, Document.updated_at])
             if after:  # a value changed, not only where an equal value came from
                 audit.record("document.rule_applied", user=user, subject=document.filename,
-                             before=before, after=after)
+                             before=before, after=after, link=document)
                 changed += 1
             refresh_status(document)
     return changed
@@ -375,7 +375,7 @@ def learn_layout(document: Document, rule: SupplierRule | None) -> bool:
     rule.layout_hints = hints
     rule.save(only=[SupplierRule.layout_hints])
     audit.record("supplier_rule.layout_learned", actor="worker", subject=rule.name,
-                 after=hints)
+                 after=hints, link=rule)
     return True
 
 

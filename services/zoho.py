@@ -388,12 +388,13 @@ class StoredTokens:
 
 
 def web_link(config, record_type: str, record_id: str | None) -> str:
-    """Where a bill, expense or invoice opens in Zoho Books' web app (the sandbox's home page
-    in the demo, which has no web app)."""
+    """Where a bill, expense or invoice opens in Zoho Books' web app (in the demo, the
+    sandbox's page of that record: it has no web app)."""
     if not record_id:
         return ""
     if is_sandbox(config):
-        return config["ZOHO_ACCOUNTS_URL"].rstrip("/") + "/"
+        sandbox = config["ZOHO_ACCOUNTS_URL"].rstrip("/")
+        return f"{sandbox}/sandbox/records/{record_type}/{record_id}"
     connection = ZohoConnection.current()
     domain = connection.accounts_server.replace("https://accounts.", "https://books.")
     return f"{domain}/app/{connection.organization_id}#/{record_type}s/{record_id}"

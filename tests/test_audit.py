@@ -6,9 +6,24 @@ import html
 import io
 import pathlib
 import re
+import uuid
 
-from models import AuditEvent, User, ZohoAccount
+from models import (
+    AuditEvent,
+    BankTransaction,
+    CategorisationRule,
+    Document,
+    DocumentStatus,
+    PushState,
+    QontoAccount,
+    Role,
+    StoredFile,
+    User,
+    ZohoAccount,
+)
+from models.base import utcnow
 from services import activity, audit
+from tests.conftest import csrf_token
 
 
 def test_filters_and_csv_export_per_period(client, auth, admin):
@@ -85,3 +100,95 @@ def test_every_action_the_code_records_has_words_on_the_activity_page():
                 recorded |= {name for name in activity.PHRASES if name.startswith(prefix)}
     assert len(recorded) > 40
     assert sorted(recorded - set(activity.PHRASES)) == []
+
+
+def _links(page: str) -> list[tuple[str, str, str]]:
+    """(sentence, link path, link text) of each linked subject on the Activity page."""
+    found = []
+    for sentence in re.findall(r'<p class="activity-what">(.*?)</p>', page, re.S):
+        for href, text in re.findall(r'<a href="([^"]*)">(.*?)</a>', sentence):
+            found.append((html.unescape(re.sub(r"<[^>]+>", "", sentence)),
+                          html.unescape(href), html.unescape(text)))
+    return found
+
+
+def test_each_entry_links_to_the_document_line_rule_or_user_it_is_about(
+        client, auth, admin, bookkeeper):
+    """Real edits through the app: the Activity page links each subject to its page (which
+    opens), not rows without a subject, deleted rules or, for a bookkeeper, the Users page;
+    the subject is escaped and the CSV export keeps its columns."""
+    User.update(name="Marie Curie").where(User.id == admin.id).execute()
+    account = QontoAccount.create(qonto_id="main", name="Compte principal", iban="FR7612345")
+    line = BankTransaction.create(
+        account=account, qonto_id=uuid.uuid4().hex, transaction_id="t-1", status="completed",
+        side="debit", amount_cents=9480, label="PAPETERIE DUPONT", counterparty="Papeterie "
+        "Dupont", qonto_updated_at=utcnow(), booking_date=datetime.date(2026, 6, 10),
+        push_state=PushState.PUSHED, zoho_status="uncategorized")
+    document = Document.create(
+        file=StoredFile.create(sha256=uuid.uuid4().hex, media_type="application/pdf", size=1),
+        status=DocumentStatus.TO_REVIEW, filename="PD-88412 <b>.pdf",
+        supplier_name="Papeterie Dupont", issue_date=datetime.date(2026, 6, 10),
+        total_cents=9400, currency="EUR", document_type="receipt")
+    audit.record("document.edit", user=admin, subject="old-receipt.pdf",
+                 before={"total_cents": 100}, after={"total_cents": 200})  # no link (before)
+    auth.login()
+    token = csrf_token(client, f"/documents/{document.id}")
+
+    client.post(f"/documents/{document.id}", data={"total_cents": "94.80", "csrf_token": token})
+    client.post("/bank/rules/", data={
+        "name": "Stationery", "condition_field_0": "label", "condition_op_0": "contains",
+        "condition_value_0": "PAPETERIE", "zoho_account_id": "460000000000001",
+        "enabled": "yes", "csrf_token": token})
+    client.post("/bank/rules/", data={
+        "name": "Old fuel", "condition_field_0": "label", "condition_op_0": "contains",
+        "condition_value_0": "TOTAL", "zoho_account_id": "460000000000001",
+        "enabled": "yes", "csrf_token": token})
+    accepted = client.post(f"/matching/documents/{document.id}/accept",
+                           data={"line_id": line.id, "csrf_token": token})
+    assert accepted.status_code == 303
+    client.post(f"/users/{bookkeeper.id}", data={"role": "admin", "active": "yes",
+                                                  "csrf_token": token})
+    stationery = CategorisationRule.get(CategorisationRule.name == "Stationery")
+    fuel = CategorisationRule.get(CategorisationRule.name == "Old fuel")
+    client.post(f"/bank/rules/{fuel.id}/delete", data={"csrf_token": token})
+
+    links = _links(client.get("/activity/").text)
+    assert ("Marie Curie changed the total of PD-88412 <b>.pdf from 94.00 to 94.80",
+            f"/documents/{document.id}", "PD-88412 <b>.pdf") in links
+    assert ("Marie Curie saved the bank rule Stationery (v1)", f"/bank/rules/{stationery.id}",
+            "Stationery (v1)") in links
+    matched = [link for link in links if link[0].startswith("Marie Curie matched ")]
+    assert matched and matched[0][1] == f"/matching/lines/{line.id}"
+    assert "Papeterie Dupont" in matched[0][2]
+    assert ("Marie Curie changed the user books@example.com", f"/users/#user-{bookkeeper.id}",
+            "books@example.com") in links
+    linked_text = {text for _, _, text in links}
+    assert "old-receipt.pdf" not in linked_text  # an old row reads as before, unlinked
+    assert "Old fuel (v1)" not in linked_text and "Old fuel" not in linked_text  # deleted
+    page = html.unescape(client.get("/activity/").text)
+    assert "Marie Curie changed the total of old-receipt.pdf from 1.00 to 2.00" in page
+    assert "Marie Curie saved the bank rule Old fuel (v1)" in page
+    assert "role from bookkeeper to admin" in re.sub(r"<[^>]+>", "", page)
+    assert "<b>.pdf" not in client.get("/activity/").text  # the subject is escaped
+
+    for _, path, _ in links:  # every link opens its page
+        assert client.get(path).status_code == 200, path
+    assert "PD-88412" in client.get(f"/documents/{document.id}").text
+
+    auth.logout()
+    User.update(role=Role.BOOKKEEPER).where(User.id == bookkeeper.id).execute()
+    auth.login("books@example.com")  # the Users page is for admins: no link there
+    links = _links(client.get("/activity/").text)
+    assert f"/documents/{document.id}" in {path for _, path, _ in links}
+    assert not [path for _, path, _ in links if path.startswith("/users/")]
+
+    header = client.get("/activity/export.csv").get_data(as_text=True).splitlines()[0]
+    assert header == "at_utc,actor,action,subject,zoho_id,before,after,detail"
+
+
+def test_a_link_leaves_nothing_but_a_path_of_this_app():
+    assert activity.safe_path("/documents/12")
+    """Even if a page's URL were built from data, a link never leaves the site."""
+    for path in ("//evil.example/x", "/\\evil.example", "https://evil.example", "",
+                 "javascript:alert(1)"):
+        assert not activity.safe_path(path)

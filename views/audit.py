@@ -6,7 +6,7 @@ import io
 import json
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from models import AuditEvent
 from services import activity
@@ -63,7 +63,8 @@ def filtered(args):
 def event_list():
     page = keyset_page(filtered(request.args), AuditEvent.at, per_page=50)
     filters = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name)}
-    return render_template("audit/index.html", events=activity.describe_page(page.items),
+    return render_template("audit/index.html", events=activity.describe_page(
+                               page.items, show_users=current_user.is_admin),
                            page=page, areas=AREAS,
                            args=request.args, filters=filters)
 

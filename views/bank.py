@@ -1,8 +1,9 @@
 """The Qonto bank feed: connect, accounts, history import, sync, and the sync history."""
 
 import datetime
+from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, current_app, flash, render_template, request
+from flask import Blueprint, current_app, flash, render_template, request, session
 from flask_login import current_user, login_required
 from peewee import JOIN
 from playhouse.flask_utils import get_object_or_404
@@ -21,17 +22,26 @@ from models import (
     ZohoConnection,
     utcnow,
 )
-from services import audit, bank_line_search, bank_schedule, bank_sync, jobs, qonto, text_limits
+from services import (
+    audit,
+    bank_line_search,
+    bank_schedule,
+    bank_sync,
+    jobs,
+    qonto,
+    text_limits,
+    zoho,
+)
 from views.helpers import admin_required, keyset_page, paginate, refuse, see_other, whole_number
 from views.jobs import job_banner
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
-# Lines shown in the "waiting for a category" table; the total is said above it, counted
-# up to WAITING_COUNTED (beyond, "more than 1,000": an exact count would read them all).
-WAITING_SHOWN = 100
-WAITING_COUNTED = 1000
-LINES_PER_PAGE = 50
-# The transactions list's state filter, each push state said plainly.
+# What a refused Qonto connect had typed, shown again in its form once (never the key).
+QONTO_TYPED_KEY = "qonto_connect_typed"
+LINES_PER_PAGE = 50  # the transactions and the "waiting for a category" lists
+FAILURES_SHOWN = 100
+# The transactions list's state filter: each push state, then what follows in Zoho Books,
+# said plainly.
 LINE_STATES = [
     ("", "Any state"),
     (PushState.WAITING.value, "Pending in Qonto"),
@@ -40,6 +50,10 @@ LINE_STATES = [
     (PushState.PUSHED.value, "In Zoho Books"),
     (PushState.NEVER.value, "Not sent (declined, or account left out)"),
     (PushState.FAILED.value, "Failed"),
+    (bank_line_search.CATEGORISED, "Categorised in Zoho Books"),
+    (bank_line_search.RECEIPT_ATTACHED, "Receipt attached in Zoho Books"),
+    (bank_line_search.WAITING_CATEGORY, "Receipts waiting for a category"),
+    (bank_line_search.MATCHED, "Matched to a document"),
 ]
 
 
@@ -98,22 +112,20 @@ def qonto_connect():
     form = request.form
     history_start = _parse_date(form.get("history_start", ""))
     if form.get("history_start") and not history_start:
-        flash("The history start date is not a date from 1900 on (like 2025-01-01); "
-              "nothing was saved.", "error")
-        return see_other("connections.index", _anchor="banks")
+        return _connect_refused("The history start date is not a date from 1900 on (like "
+                                "2025-01-01); nothing was saved.")
     if history_start and history_start > _today():
-        flash("The history start date is in the future; pick today or earlier.", "error")
-        return see_other("connections.index", _anchor="banks")
+        return _connect_refused("The history start date is in the future; pick today or "
+                                "earlier.")
     if history_start and history_start < bank_sync.EARLIEST_HISTORY_START:
-        flash(f"Pick a history start from {bank_sync.EARLIEST_HISTORY_START:%d %b %Y} on; "
-              "nothing was saved.", "error")
-        return see_other("connections.index", _anchor="banks")
+        return _connect_refused(f"Pick a history start from "
+                                f"{bank_sync.EARLIEST_HISTORY_START:%d %b %Y} on; nothing was "
+                                "saved.")
     try:
         connection = qonto.connect(current_app.config, current_user, form.get("login", ""),
                                    form.get("secret_key", ""), form.get("consent") == "yes")
     except qonto.BankError as error:
-        flash(str(error), "error")
-        return see_other("connections.index", _anchor="banks")
+        return _connect_refused(str(error))
     _, created = _start_sync("history" if history_start else "button", history_start)
     if created:
         flash(f"Qonto is connected to {connection.organization_name}. The first sync has "
@@ -121,6 +133,15 @@ def qonto_connect():
     else:
         flash(f"Qonto is connected to {connection.organization_name}. A sync was already "
               "running; the history import is saved and runs right after it.", "info")
+    return see_other("connections.index", _anchor="banks")
+
+
+def _connect_refused(message: str):
+    """Back to the form, which shows the reason and what was typed (never the key)."""
+    session[QONTO_TYPED_KEY] = {"login": request.form.get("login", "")[:200],
+                                "history_start": request.form.get("history_start", "")[:20],
+                                "consent": request.form.get("consent") == "yes",
+                                "error": message}
     return see_other("connections.index", _anchor="banks")
 
 
@@ -200,12 +221,58 @@ def schedule_update():
     return see_other("connections.index", _anchor="banks")
 
 
-# -- history of runs, failures, lines waiting ---------------------------------------------------
+# -- the bank feed's tabs: transactions, waiting for a category, failures, sync runs ---------
+
+def _account_filter() -> int | None:
+    """The ?account= filter: None for every account; anything but an id is refused."""
+    if not request.args.get("account"):
+        return None
+    account_id = whole_number(request.args["account"], 1)
+    if account_id is None:
+        refuse(400, "The account filter is not valid: pick an account from the list.")
+    return account_id
+
+
+def _amount_filter() -> int | None:
+    """The ?amount= filter in cents ("36.50", "36,50", "-36.50": either side), or None."""
+    raw = request.args.get("amount", "").strip().replace(" ", "").replace(",", ".")
+    if not raw:
+        return None
+    try:
+        amount = Decimal(raw.removeprefix("-"))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount >= 10**11 or \
+            amount != amount.quantize(Decimal("0.01")):
+        refuse(400, "“Amount” is not an amount like 36.50: type the line's amount, with "
+                    "at most two decimals.")
+    return int(amount * 100)
+
+
+def _zoho_line_links(lines) -> dict[int, str]:
+    """Each line's page in Zoho Books, by line id. The link is built once for the page and
+    each line's Zoho id put in it, so a page of lines costs no query per line."""
+    base = zoho.web_link(current_app.config, "banktransaction", _ZOHO_ID_SLOT)
+    return {line.id: base.replace(_ZOHO_ID_SLOT, line.zoho_transaction_id)
+            for line in lines if line.zoho_transaction_id}
+
+
+_ZOHO_ID_SLOT = "ZOHO-LINE-ID"
+
 
 @bp.get("/")
 @login_required
 def sync_history():
+    """The "Sync runs" tab: every run, newest first, with its counts per account."""
     runs = paginate(SyncRun.select().order_by(SyncRun.id.desc()), paginate_by=20)
+    return render_template("bank/history.html", tab="runs", runs=runs.get_object_list(),
+                           pages=runs, qonto=QontoConnection.current())
+
+
+@bp.get("/failures/")
+@login_required
+def failure_list():
+    """The "Failures" tab: what the sync could not do and Zoho's reason, newest first."""
     # Only the columns the table shows: whole joined rows cost more to build than to read.
     failures = list(SyncFailure.select(
         SyncFailure.id, SyncFailure.stage, SyncFailure.reason, SyncRun.id,
@@ -216,19 +283,26 @@ def sync_history():
         .join(BankTransaction, JOIN.LEFT_OUTER).switch(SyncFailure)
         .join(QontoAccount, JOIN.LEFT_OUTER)
         .where(SyncFailure.resolved_at.is_null())
-        .order_by(SyncFailure.id.desc()).limit(100))
-    # Ordered, limited and counted in SQL on a partial index of just these lines.
-    waiting = BankTransaction.receipts_waiting()
-    shown = list(waiting.select(BankTransaction.booking_date, BankTransaction.label,
-                                BankTransaction.side, BankTransaction.amount_cents,
-                                BankTransaction.currency, BankTransaction.attachment_ids)
-                 .order_by(BankTransaction.booking_date.desc(), BankTransaction.id.desc())
-                 .limit(WAITING_SHOWN))
-    return render_template("bank/history.html", runs=runs.get_object_list(), pages=runs,
-                           failures=failures, waiting=shown,
-                           waiting_total=waiting.limit(WAITING_COUNTED + 1).count(),
-                           waiting_counted=WAITING_COUNTED,
-                           qonto=QontoConnection.current())
+        .order_by(SyncFailure.id.desc()).limit(FAILURES_SHOWN + 1))
+    return render_template("bank/history.html", tab="failures",
+                           failures=failures[:FAILURES_SHOWN],
+                           more=len(failures) > FAILURES_SHOWN)
+
+
+@bp.get("/waiting/")
+@login_required
+def waiting_list():
+    """The "Waiting for a category" tab: every pushed line whose receipts wait for Zoho to
+    categorise it, newest first, paged by key, with their number."""
+    account_id = _account_filter()
+    query = bank_line_search.waiting(account_id)
+    page = keyset_page(query, BankTransaction.booking_date, per_page=LINES_PER_PAGE)
+    # Counted on the partial index of just these lines: no other line is read.
+    total = query.order_by().count()
+    return render_template("bank/history.html", tab="waiting", lines=page.items, page=page,
+                           total=total,
+                           accounts=bank_line_search.accounts(), filters={"account": account_id},
+                           zoho_links=_zoho_line_links(page.items))
 
 
 @bp.post("/failures/retry")
@@ -244,7 +318,7 @@ def failures_retry():
           "are retried too.", "success")
     if QontoConnection.current().is_connected:
         _start_sync("button")
-    return see_other("bank.sync_history")
+    return see_other("bank.failure_list")
 
 
 # -- every transaction ------------------------------------------------------------------------
@@ -252,14 +326,10 @@ def failures_retry():
 @bp.get("/lines/")
 @login_required
 def line_list():
-    """Every bank line, filtered by account, state, booking dates and a search, newest
-    booking date first, paged by key (?before= / ?after= a line id)."""
+    """Every bank line, filtered by account, state, booking dates, amount and a search,
+    newest booking date first, paged by key (?before= / ?after= a line id)."""
     args = request.args
-    account_id = None
-    if args.get("account"):
-        account_id = whole_number(args["account"], 1)
-        if account_id is None:
-            refuse(400, "The account filter is not valid: pick an account from the list.")
+    account_id = _account_filter()
     state = args.get("state", "")
     if state not in dict(LINE_STATES):
         refuse(400, "The state filter is not valid: pick a state from the list.")
@@ -268,11 +338,16 @@ def line_list():
         dates[name] = _parse_date(args.get(name, "").strip())
         if args.get(name, "").strip() and dates[name] is None:
             refuse(400, f"“{said}” is not a date from 1900 to 2100, like 2025-01-31.")
+    amount = _amount_filter()
     search = args.get("q", "").strip()[:text_limits.SEARCH]
-    query = bank_line_search.lines(account_id, state, search, dates["from"], dates["to"])
+    query = bank_line_search.lines(account_id, state, search, dates["from"], dates["to"],
+                                   amount)
     page = keyset_page(query, BankTransaction.booking_date, per_page=LINES_PER_PAGE)
+    attached, matched = bank_line_search.page_details([line.id for line in page.items])
     filters = {"account": account_id, "state": state or None, "q": search or None,
-               "from": dates["from"], "to": dates["to"]}
+               "from": dates["from"], "to": dates["to"],
+               "amount": f"{amount / 100:.2f}" if amount is not None else None}
     return render_template("bank/lines.html", lines=page.items, page=page,
                            accounts=bank_line_search.accounts(), states=LINE_STATES,
-                           filters=filters, search=search)
+                           filters=filters, search=search, attached=attached,
+                           matched=matched, zoho_links=_zoho_line_links(page.items))

@@ -21,10 +21,11 @@ from integrations.zoho_accounts import DATA_CENTRES
 from jobs.lists import refresh_lists
 from models import ConnectionSettings, Job, PendingAuthorization, ZohoConnection, ZohoTax
 from services import list_refresh, lists, zoho, zoho_quota
+from views import jobs as jobs_view
 from views.bank import card_context as bank_card_context
 from views.helpers import admin_required, see_other
 from views.jobs import job_banner
-from views.settings import SettingsForm
+from views.settings import SettingsForm, settings_notice
 
 bp = Blueprint("connections", __name__, url_prefix="/connections")
 
@@ -37,20 +38,28 @@ def index():
     connection = ZohoConnection.current()
     settings = ConnectionSettings.current()
     form = SettingsForm.for_settings(settings, connection.organization_id)
+    bank_context = bank_card_context(current_app.config)
+    # A failure whose cause was since dealt with (Zoho or Qonto connected again) is no
+    # longer news: "Sync failed. Zoho Books is not connected" must not outlive a reconnect.
+    reconnected = [at for at in (connection.connected_at, bank_context["qonto"].consented_at)
+                   if at]
+    bank_context["bank_job"] = jobs_view.shown(bank_context["bank_job"],
+                                               fixed_at=max(reconnected, default=None))
     return render_template(
         "connections/index.html",
         connection=connection,
         configured=zoho.is_configured(current_app.config),
         data_centres=DATA_CENTRES,
-        refresh_job=list_refresh_latest(),
+        refresh_job=jobs_view.shown(list_refresh_latest(), fixed_at=connection.connected_at),
         list_counts=lists.cached_counts(connection),
+        settings_notice=settings_notice("settings"),
         daily_quota=zoho_quota.quota_line(connection.organization_id),
         settings=settings,
         settings_form=form,
         taxes={t.zoho_id: t for t in ZohoTax.select().where(
             ZohoTax.organization_id == connection.organization_id)},
         action_form=FlaskForm(),
-        **bank_card_context(current_app.config),
+        **bank_context,
     )
 
 

@@ -47,10 +47,20 @@ MAX_BULK_SELECTION = 500  # also keeps the IN (...) list under SQLite's variable
 def inbox():
     status = request.args.get("status", "")
     search = request.args.get("q", "").strip()[:text_limits.SEARCH]
-    page = keyset_page(document_search.documents(status, search), Document.created_at,
-                       per_page=50)
-    return render_template("documents/inbox.html", documents=page.items,
-                           page=page, filters=FILTERS, status=status, search=search,
+    problem = request.args.get("problem", "")
+    if problem not in dict(document_search.PROBLEMS):
+        problem = ""  # as an unknown status: the whole list
+    page = keyset_page(document_search.documents(status, search, problem),
+                       Document.created_at, per_page=50)
+    problems = document_search.problems(page.items)
+    # A tax difference or a low confidence is settled per row: the page keeps those rows of
+    # the candidates it read, and "Older" goes on from the last candidate.
+    shown = [document for document in page.items if not problem or problem in
+             problems[document.id]]
+    return render_template("documents/inbox.html", documents=shown, problems=problems,
+                           problem=problem, problem_filters=document_search.PROBLEMS,
+                           badges=document_search.BADGES, page=page, filters=FILTERS,
+                           status=status, search=search,
                            job=jobs.latest(document_processing.KIND),
                            publish_job=jobs.latest(publish_requests.KIND))
 
@@ -220,7 +230,7 @@ def document_update(document_id):
         with db.atomic():  # one commit for the edit, its audit row and what follows from it
             document.save()
             audit.record("document.edit", user=current_user, subject=document.filename,
-                         before=before, after=after)
+                         before=before, after=after, link=document)
             document_processing.after_change(document)
         settlement.queue_after_commit(document)  # a matched receipt saved ready settles now
         flash("Saved." if document.status is not DocumentStatus.READY

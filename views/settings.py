@@ -1,7 +1,7 @@
 """Connection settings: new-supplier warning, default taxes, auto publishing, and which
 e-mail alerts reach the admins (admins)."""
 
-from flask import Blueprint, current_app, flash, render_template
+from flask import Blueprint, current_app, render_template, session
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
@@ -16,6 +16,22 @@ from views.helpers import admin_required, see_other
 bp = Blueprint("settings", __name__, url_prefix="/connections/settings")
 
 NO_TAX = ""
+NOTICE_KEY = "form_notice"
+
+
+def leave_notice(form_name: str, message: str, category: str = "success") -> None:
+    """Say what a form's POST did next to that form, where the person is looking (the
+    redirect scrolls to the form; the page's flash messages are at the top, off screen)."""
+    session[NOTICE_KEY] = {"form": form_name, "message": message, "category": category}
+
+
+def settings_notice(form_name: str) -> dict | None:
+    """The notice left for this form, once: {"message", "category"}, or None."""
+    notice = session.get(NOTICE_KEY)
+    if not notice or notice.get("form") != form_name:
+        return None
+    session.pop(NOTICE_KEY)
+    return notice
 
 
 class SettingsForm(FlaskForm):
@@ -61,7 +77,8 @@ def settings_show():
     connection = ZohoConnection.current()
     form = SettingsForm.for_settings(ConnectionSettings.current(), connection.organization_id)
     return render_template("settings/index.html", settings_form=form, connection=connection,
-                           **_alerts_context())
+                           settings_notice=settings_notice("settings"),
+                           alerts_notice=settings_notice("alerts"), **_alerts_context())
 
 
 @bp.post("/")
@@ -73,7 +90,7 @@ def settings_update():
     if not form.validate():
         if htmx:
             return render_template("settings/_form.html", settings_form=form), 422
-        flash("The settings were not saved: " + _first_error(form), "error")
+        leave_notice("settings", "The settings were not saved: " + _first_error(form), "error")
         return see_other("connections.index", _anchor="settings")
     changed = settings_service.update(
         current_user,
@@ -84,7 +101,7 @@ def settings_update():
     )
     current_app.logger.info("connection settings saved (%d changed)", len(changed))
     message = "Settings saved." if changed else "Nothing to save: the settings were unchanged."
-    flash(message, "success")
+    leave_notice("settings", message)
     return see_other("connections.index", _anchor="settings")
 
 
@@ -120,12 +137,13 @@ def _alerts_context() -> dict:
 def alerts_update():
     form = AlertsForm()
     if not form.validate():
-        flash("The alert choices were not saved: reload the page and try again.", "error")
+        leave_notice("alerts", "The alert choices were not saved: reload the page and try "
+                     "again.", "error")
         return see_other("settings.settings_show", _anchor="alerts")
     changed = alerts.update_choices(current_user, **{kind: form[kind].data
                                                     for kind in alerts.KINDS})
-    flash("E-mail alerts saved." if changed
-          else "Nothing to save: the alert choices were unchanged.", "success")
+    leave_notice("alerts", "E-mail alerts saved." if changed
+                 else "Nothing to save: the alert choices were unchanged.")
     return see_other("settings.settings_show", _anchor="alerts")
 
 
@@ -133,13 +151,14 @@ def alerts_update():
 @admin_required
 def alerts_test():
     if not TestMailForm().validate():
-        flash("No test e-mail was sent: reload the page and try again.", "error")
+        leave_notice("alerts", "No test e-mail was sent: reload the page and try again.",
+                     "error")
         return see_other("settings.settings_show", _anchor="alerts")
     try:
         sent_to = alerts.send_test(current_app.config)
     except mail.MailError as error:
         current_app.logger.warning("test mail not sent: %s", error.reason)
-        flash(f"The test e-mail was not sent. {error.reason}", "error")
+        leave_notice("alerts", f"The test e-mail was not sent. {error.reason}", "error")
     else:
-        flash(f"Sent to {', '.join(sent_to)}.", "success")
+        leave_notice("alerts", f"Sent to {', '.join(sent_to)}.")
     return see_other("settings.settings_show", _anchor="alerts")

@@ -87,7 +87,7 @@ def user_update(user_id):
     after = {"role": user.role.value, "active": user.active}
     if before != after:
         audit.record("user.update", user=current_user, subject=user.email,
-                     before=before, after=after)
+                     before=before, after=after, link=user)
         flash(f"{user.email} updated.", "success")
     return see_other("users.user_list")
 

@@ -144,11 +144,77 @@
     }
   });
 
+  // On a phone the main menu folds behind its "Menu" button (hidden in the HTML, so that
+  // without JavaScript the links simply stay in view). Escape folds it back.
+  function menu() {
+    var button = document.querySelector(".menu-button");
+    if (!button) return;
+    button.hidden = false;
+    function set(open) { button.setAttribute("aria-expanded", open ? "true" : "false"); }
+    button.addEventListener("click", function () {
+      set(button.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+        set(false);
+        button.focus();
+      }
+    });
+  }
+
+  // A table scrolls inside its card rather than the page. While it is wider than its card
+  // its box is a named region that takes focus, so the keyboard can scroll it too.
+  function tableName(table) {
+    var caption = table.querySelector("caption");
+    if (caption) return caption.textContent.trim();
+    if (table.getAttribute("aria-label")) return table.getAttribute("aria-label");
+    var holder = table.closest(".card, section, main");
+    var heading = holder && holder.querySelector("h1, h2, h3");
+    return heading ? heading.textContent.replace(/\s+/g, " ").trim() : "Table";
+  }
+  function scrollingTable(table) {
+    var box = table.parentElement;
+    if (!box.classList.contains("table-scroll")) {
+      box = document.createElement("div");
+      box.className = "table-scroll";
+      table.parentNode.insertBefore(box, table);
+      box.appendChild(table);
+    }
+    fitTable(box);
+  }
+  function fitTable(box) {
+    var table = box.querySelector("table");
+    if (!table) return;
+    if (box.scrollWidth > box.clientWidth + 1) {
+      if (box.dataset.scrolls) return;
+      box.dataset.scrolls = "yes";
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", tableName(table) + " (scrolls sideways)");
+    } else if (box.dataset.scrolls) {
+      delete box.dataset.scrolls;
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  }
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      document.querySelectorAll("main .table-scroll").forEach(fitTable);
+    }, 100);
+  });
+
   function enhance(root) {
     root.querySelectorAll("[data-picker]").forEach(picker);
     root.querySelectorAll("form.dropzone").forEach(dropzone);
+    if (root.matches && root.matches("main table")) scrollingTable(root);
+    root.querySelectorAll("table").forEach(function (table) {
+      if (table.closest("main")) scrollingTable(table);
+    });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("DOMContentLoaded", function () { menu(); enhance(document); });
   document.addEventListener("htmx:load", function (event) { enhance(event.target); });
 })();

@@ -43,7 +43,7 @@ def test_admin_connects_qonto_imports_history_and_reads_the_sync_history(page):
     screenshot(page, "11-bank-synced")
 
     page.get_by_role("link", name="Sync history").first.click()
-    expect(page.get_by_role("heading", name="Bank sync history")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sync runs")).to_be_visible()
     expect(page.locator("#runs")).to_contain_text("history import")
     expect(page.locator("#runs")).to_contain_text("Compte principal")
     screenshot(page, "12-sync-history")

@@ -100,7 +100,8 @@ def test_a_receipt_meets_its_bank_line_and_both_open_in_zoho(page, running_app, 
     expect(page.locator("#zoho-line-link")).to_be_visible()
     shot(page, "82-bank-line-settled")
 
-    page.get_by_role("link", name="Receipt missing", exact=True).first.click()
+    page.get_by_role("link", name="Bank feed", exact=True).click()
+    page.locator("#tab-receipt-missing").click()
     expect(page.locator("#line-list")).not_to_contain_text("CAFE RICHARD PARIS")
 
     page.goto("/connections/")

@@ -68,7 +68,7 @@ def lines(account_id: int | None, state: str, search: str,
     if date_to is not None:
         query = query.where(BankTransaction.booking_date <= date_to)
     if search.strip():
-        query = query.where(_matching(search))
+        query = query.where(matching_words(search))
     return query
 
 
@@ -124,8 +124,9 @@ def accounts() -> list[QontoAccount]:
                 .order_by(QontoAccount.name, QontoAccount.id))
 
 
-def _matching(search: str):
-    """The condition a line meets when it matches every word of the search."""
+def matching_words(search: str):
+    """The condition a line meets when it matches every word of the search (this list's
+    and the "Receipt missing" list's)."""
     if not full_text():
         return every_word_in(search, (
             BankTransaction.label, BankTransaction.counterparty, BankTransaction.reference,

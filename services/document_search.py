@@ -54,7 +54,7 @@ def documents(status: str, search: str, problem: str = ""):
     else:
         query = query.where(Document.status != DocumentStatus.ARCHIVED)
     if search.strip():
-        query = query.where(_matching(search))
+        query = query.where(matching_words(search))
     if problem == DUPLICATES:
         query = query.where(Document.duplicate_of.is_null(False),
                             Document.duplicate_decision.not_in(("not_duplicate",
@@ -101,8 +101,9 @@ def full_text() -> bool:
     return isinstance(db.obj, SqliteDatabase)
 
 
-def _matching(search: str):
-    """The condition a document meets when it matches every word of the search."""
+def matching_words(search: str):
+    """The condition a document meets when it matches every word of the search (the
+    inbox's and the "Not paid yet" list's)."""
     if not full_text():
         return every_word_in(search, (Document.supplier_name, Document.number,
                                       Document.filename, amount_text(Document.total_cents)))

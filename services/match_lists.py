@@ -16,18 +16,10 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from peewee import fn
-
 from models import BankTransaction, Document, DocumentStatus, QontoAccount, db, utcnow
 from models.matching import Settlement, SettlementPart
-from services import audit, matching, supplier_rules
+from services import audit, bank_line_search, document_search, matching, supplier_rules
 from services.bank_lines import money
-from services.document_search import (
-    amount_text,
-    every_word_in,
-    full_text,
-    matching_rows,
-)
 
 MISSING = "missing"  # lines without a document
 NO_RECEIPT = "no_receipt"  # lines marked "no receipt needed"
@@ -70,17 +62,8 @@ def lines(view: str, chosen: LineFilter):
         # Qonto amounts are positive with a side; a typed "-36.50" means the same line.
         query = query.where(BankTransaction.amount_cents == abs(chosen.amount_cents))
     if chosen.search.strip():
-        query = query.where(_line_matching(chosen.search))
+        query = query.where(bank_line_search.matching_words(chosen.search))
     return query.order_by(BankTransaction.booking_date.desc(), BankTransaction.id.desc())
-
-
-def _line_matching(search: str):
-    """A line matching every word typed, as the bank transactions list searches."""
-    if not full_text():
-        return every_word_in(search, (
-            BankTransaction.label, BankTransaction.counterparty, BankTransaction.reference,
-            BankTransaction.note, amount_text(fn.ABS(BankTransaction.amount_cents))))
-    return matching_rows(BankTransaction, "bank_line_search", search)
 
 
 def age_days(line: BankTransaction, today: datetime.date) -> int:
@@ -133,15 +116,8 @@ def documents(view: str, search: str = ""):
     else:
         query = matching.open_documents()
     if search.strip():
-        query = query.where(_document_matching(search))
+        query = query.where(document_search.matching_words(search))
     return query.order_by(Document.created_at.desc(), Document.id.desc())
-
-
-def _document_matching(search: str):
-    if not full_text():
-        return every_word_in(search, (Document.supplier_name, Document.number,
-                                      Document.filename, amount_text(Document.total_cents)))
-    return matching_rows(Document, "document_search", search)
 
 
 def documents_csv(query) -> str:

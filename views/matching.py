@@ -317,27 +317,27 @@ def _back_to(found: Settlement):
 @bp.post("/settlements/<int:settlement_id>/undo")
 @login_required
 def settlement_undo(settlement_id):
-    found = _settlement_or_404(settlement_id)
-    try:
-        settlement.undo(found, current_user)
-    except settlement.SettlementProblem as problem:
-        flash(problem.user_message, "error")
-    else:
-        flash("Undoing the match: Zoho Books is put back as it was, then the line and its "
-              "documents return to their lists.", "success")
-    return _back_to(found)
+    return _ask(settlement.undo, settlement_id,
+                "Undoing the match: Zoho Books is put back as it was, then the line and its "
+                "documents return to their lists.")
 
 
 @bp.post("/settlements/<int:settlement_id>/retry")
 @login_required
 def settlement_retry(settlement_id):
+    return _ask(settlement.retry, settlement_id,
+                "Trying again: Bookbridge first checks what Zoho Books already has.")
+
+
+def _ask(action, settlement_id: int, done: str):
+    """Ask services.settlement to undo or retry, and say what it answered."""
     found = _settlement_or_404(settlement_id)
     try:
-        settlement.retry(found, current_user)
+        action(found, current_user)
     except settlement.SettlementProblem as problem:
         flash(problem.user_message, "error")
     else:
-        flash("Trying again: Bookbridge first checks what Zoho Books already has.", "success")
+        flash(done, "success")
     return _back_to(found)
 
 

@@ -449,19 +449,30 @@ def _vendor_payment_body(line, documents, amounts) -> dict:
 
 def _locate(client, line: BankTransaction) -> bool:
     """Read the line's Zoho id from the Zoho lines of its day (by our Qonto marker), as
-    services.bank_followup.FollowUp.locate does for many lines at once."""
+    services.bank_followup.FollowUp.locate does for many lines at once. The day's other
+    lines learn theirs too, so the next match of that day costs no listing."""
     params = {"account_id": line.account.zoho_account_id,
               "date_start": line.booking_date.isoformat(),
               "date_end": line.booking_date.isoformat(), "filter_by": "Status.All"}
+    found = {}
     for page in client.iter_pages("/banktransactions", "banktransactions", params=params):
         for zoho_line in page:
-            if marker_of(zoho_line.get("description", "")) == line.transaction_id:
-                line.zoho_transaction_id = zoho_line["transaction_id"]
-                line.zoho_status = zoho_line.get("status", "")
-                line.save(only=[BankTransaction.zoho_transaction_id,
-                                BankTransaction.zoho_status])
-                return True
-    return False
+            marker = marker_of(zoho_line.get("description", ""))
+            if marker:
+                found[marker] = zoho_line
+    for same_day in BankTransaction.select().where(
+            BankTransaction.account == line.account_id,
+            BankTransaction.booking_date == line.booking_date,
+            BankTransaction.zoho_transaction_id.is_null(),
+            BankTransaction.transaction_id.in_(list(found))):
+        zoho_line = found[same_day.transaction_id]
+        same_day.zoho_transaction_id = zoho_line["transaction_id"]
+        same_day.zoho_status = zoho_line.get("status", "")
+        same_day.save(only=[BankTransaction.zoho_transaction_id, BankTransaction.zoho_status])
+        if same_day.id == line.id:
+            line.zoho_transaction_id, line.zoho_status = (same_day.zoho_transaction_id,
+                                                          same_day.zoho_status)
+    return bool(line.zoho_transaction_id)
 
 
 def _line_detail(client, line: BankTransaction) -> dict:

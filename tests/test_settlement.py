@@ -71,6 +71,11 @@ def calls(sandbox, name: str) -> int:
     return sandbox.admin("GET", "/sandbox/stats")["calls"].get(name, 0)
 
 
+def books_calls(sandbox) -> int:
+    """Every Zoho Books call since the last reset (what a settlement spends of the quota)."""
+    return sum(sandbox.admin("GET", "/sandbox/stats")["calls"].values())
+
+
 def published_in_zoho(app, kind: str, zoho_id: str, contact_id: str, cents: int) -> Document:
     """A document Bookbridge published earlier as `kind` (bill or expense)."""
     stored = document_store.store(app.config, samples.cafe_receipt_pdf(), "application/pdf")
@@ -95,6 +100,8 @@ def test_a_ready_receipt_becomes_the_lines_expense_with_its_file(client, account
 
     accepted = Settlement.get_by_id(accepted.id)
     assert accepted.state is SettlementState.SETTLED, accepted.error
+    # Finding the line's Zoho id, categorising, reading the expense id, attaching the file.
+    assert books_calls(sandbox) == 4
     in_zoho = zoho_line(sandbox, line)
     document = Document.get_by_id(document.id)
     assert in_zoho["status"] == "categorized"
@@ -143,11 +150,14 @@ def test_one_line_pays_two_bills_of_a_supplier(app, client, account, sandbox, co
                                    int(Decimal(str(bill["total"])) * 100)) for bill in bills]
     total = sum(document.total_cents for document in documents)
     line = paid(client, sandbox, account, total, "VIREMENT FA-1 FA-2")
+    sandbox.admin("POST", "/sandbox/stats/reset")
 
     accepted = settlement.accept(line, documents, admin)
 
     accepted = Settlement.get_by_id(accepted.id)
     assert accepted.state is SettlementState.SETTLED, accepted.error
+    # Finding the line's Zoho id, the vendor payment, then reading the payment's id.
+    assert books_calls(sandbox) == 3
     in_zoho = zoho_line(sandbox, line)
     assert in_zoho["status"] == "categorized"
     assert in_zoho["transaction_type"] == "vendor_payment"
@@ -172,10 +182,13 @@ def test_a_published_expense_is_matched_then_unmatched(app, client, account, san
         "paid_through_account_id": account.zoho_account_id,
         "reference_number": "TAXI-1"})["expense"]
     document = published_in_zoho(app, "expense", expense["expense_id"], "", 2500)
+    sandbox.admin("POST", "/sandbox/stats/reset")
 
     accepted = settlement.accept(line, [document], admin)
 
     assert Settlement.get_by_id(accepted.id).state is SettlementState.SETTLED
+    # Finding the line's Zoho id (a statement import returns none), then the match itself.
+    assert books_calls(sandbox) == 2
     in_zoho = zoho_line(sandbox, line)
     assert in_zoho["status"] == "matched"
     assert [m["transaction_id"] for m in in_zoho["matched_transactions"]] == \

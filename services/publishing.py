@@ -24,7 +24,14 @@ from models import (
     ZohoContact,
     utcnow,
 )
-from services import audit, document_store, document_taxes, supplier_recognition, zoho
+from services import (
+    audit,
+    document_store,
+    document_taxes,
+    lists,
+    supplier_recognition,
+    zoho,
+)
 from services.bank_lines import money
 
 log = logging.getLogger(__name__)
@@ -275,8 +282,6 @@ def _settle_unknown(client, document: Document) -> bool:
 
 
 def ensure_supplier(client, document: Document, user, confirmed: bool) -> None:
-    from services import lists  # kept local: lists imports supplier recognition
-
     if document.contact_id:
         return
     org = ZohoConnection.current().organization_id

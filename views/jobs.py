@@ -10,7 +10,8 @@ from flask_wtf import FlaskForm
 from playhouse.flask_utils import get_object_or_404
 
 from extensions import htmx
-from models import Job, JobStatus, utcnow
+from models import Job, JobStatus, ZohoConnection, utcnow
+from services import lists
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -76,18 +77,13 @@ def shown(job: Job | None, fixed_at: datetime.datetime | None = None) -> Job | N
 
 @bp.app_context_processor
 def _banner_helpers() -> dict:
-    from services.lists import count_phrase
-
     return {"job_banner_hidden": banner_hidden, "refresh_count_rows": refresh_count_rows,
-            "count_phrase": count_phrase}
+            "count_phrase": lists.count_phrase}
 
 
 def refresh_count_rows(job: Job) -> list[dict]:
     """A finished refresh's lines: each list's count as the Connections card says it (one
     source: the connection's list_counts), with what this refresh found new or gone."""
-    from models import ZohoConnection
-    from services import lists
-
     counts = lists.cached_counts(ZohoConnection.current())
     rows = []
     for cached in lists.CACHED_LISTS:

@@ -18,14 +18,8 @@ from services import publishing, settlement, zoho
 
 log = logging.getLogger(__name__)
 
-# An unknown outcome or a busy writer: try again a minute later, for about an hour; the
-# minute's safety net keeps trying after that.
-RETRY_DELAY = 60
-MAX_ATTEMPTS = 60
-
-
 @huey.task()
-def settle_match(settlement_id: int, attempt: int = 1) -> None:
+def settle_match(settlement_id: int) -> None:
     """Settle one accepted match, holding the Zoho writer lock for its few calls."""
     config = runtime.current()
     with db.connection_context():
@@ -33,10 +27,9 @@ def settle_match(settlement_id: int, attempt: int = 1) -> None:
             with zoho_write():
                 settlement.settle(config, settlement_id)
         except (TaskLockedException, settlement.SettlementProblem) as problem:
-            # Left QUEUED or SETTLING: the retry (or the safety net) looks it up first.
+            # Left QUEUED or SETTLING: the next try (from the safety net) looks it up first.
             log.info("settlement %s not settled yet: %s", settlement_id, problem)
-            if attempt < MAX_ATTEMPTS:
-                settle_match.schedule((settlement_id, attempt + 1), delay=RETRY_DELAY)
+            settlement.try_later(settlement_id)
         except publishing.NewSupplierNeedsConfirmation as ask:
             settlement.wait_for_person(settlement_id, f"Zoho Books would get a new supplier, "
                                             f"{ask.name}. Publish the receipt by hand to "
@@ -46,7 +39,7 @@ def settle_match(settlement_id: int, attempt: int = 1) -> None:
 
 
 @huey.task()
-def unsettle_match(settlement_id: int, attempt: int = 1) -> None:
+def unsettle_match(settlement_id: int) -> None:
     """Reverse one settled match in Zoho (uncategorise or unmatch), exactly once."""
     config = runtime.current()
     with db.connection_context():
@@ -55,19 +48,20 @@ def unsettle_match(settlement_id: int, attempt: int = 1) -> None:
                 settlement.unsettle(config, settlement_id)
         except (TaskLockedException, settlement.SettlementProblem, zoho.ConnectError) as why:
             log.info("settlement %s not undone yet: %s", settlement_id, why)
-            if attempt < MAX_ATTEMPTS:
-                unsettle_match.schedule((settlement_id, attempt + 1), delay=RETRY_DELAY)
+            settlement.try_later(settlement_id)
 
 
 @huey.periodic_task(crontab(minute="*"))
 def settle_waiting_matches() -> None:
-    """A safety net: matches queued (or left mid-write by a killed worker) whose line is in
-    Zoho, and undos under way, get a task."""
+    """The one retry path: matches queued (or left mid-write by a killed worker) whose line
+    is in Zoho, and undos under way, whose next try has come, get a task. One task per
+    settlement and minute at most, however long Zoho stays down."""
     runtime.current()
     with db.connection_context():
-        to_settle = [row.id for row in settlement.to_settle().join(BankTransaction).where(
-            BankTransaction.push_state == PushState.PUSHED).limit(200)]
-        to_undo = [row.id for row in settlement.to_undo().limit(200)]
+        to_settle = [row.id for row in settlement.due(settlement.to_settle())
+                     .join(BankTransaction)
+                     .where(BankTransaction.push_state == PushState.PUSHED).limit(200)]
+        to_undo = [row.id for row in settlement.due(settlement.to_undo()).limit(200)]
     for settlement_id in to_settle:
         settle_match(settlement_id)
     for settlement_id in to_undo:

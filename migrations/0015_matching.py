@@ -68,6 +68,8 @@ def up(migrator, db):
         undone_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
         undone_at = DateTimeField(null=True)
         alias_offer = CharField(default='')
+        attempts = IntegerField(default=0)
+        next_try_at = DateTimeField(null=True)
         class Meta:
             database = db
             table_name = 'settlement'

@@ -103,6 +103,10 @@ class Settlement(BaseModel):
     undone_at = DateTimeField(null=True)
     # The bank label offered as a supplier alias after settling ("" once answered).
     alias_offer = CharField(default="")
+    # After an unknown outcome or Zoho being down, the next try waits longer each time
+    # (jobs.matching): the minute's safety net takes only settlements whose time has come.
+    attempts = IntegerField(default=0)
+    next_try_at = DateTimeField(null=True)
 
 
 class SettlementPart(BaseModel):

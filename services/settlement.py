@@ -19,6 +19,7 @@ The caller holds the Zoho writer lock (jobs.matching, the bank run's follow-up, 
 publish button); this module never takes it.
 """
 
+import datetime
 import logging
 from decimal import Decimal
 
@@ -56,6 +57,7 @@ TO_SETTLE = (SettlementState.QUEUED, SettlementState.SETTLING)
 # Zoho line statuses that mean someone (us or a person in Zoho) already recorded the line.
 HANDLED_IN_ZOHO = ("categorized", "matched", "handled")
 EXPENSE_NEEDS = ("issue_date", "total_cents", "account_id")
+MAX_RETRY_MINUTES = 60
 
 
 class SettlementProblem(Exception):
@@ -287,6 +289,23 @@ def _queue_undo(settlement: Settlement) -> None:
     from jobs.matching import unsettle_match
 
     unsettle_match(settlement.id)
+
+
+def try_later(settlement_id: int) -> None:
+    """Zoho did not confirm (down, busy, a timeout): the next try waits 1, 2, 4… minutes,
+    at most an hour, so a long outage costs a few calls an hour, not one a minute."""
+    settlement = Settlement.get_or_none(Settlement.id == settlement_id)
+    if settlement is None:
+        return
+    delay = min(2 ** settlement.attempts, MAX_RETRY_MINUTES)
+    (Settlement.update(attempts=Settlement.attempts + 1,
+                       next_try_at=utcnow() + datetime.timedelta(minutes=delay))
+     .where(Settlement.id == settlement_id).execute())
+
+
+def due(query):
+    """The settlements of `query` whose next try has come (or that never failed)."""
+    return query.where(Settlement.next_try_at.is_null() | (Settlement.next_try_at <= utcnow()))
 
 
 def to_settle():
@@ -582,6 +601,8 @@ def retry(settlement: Settlement, user) -> None:
     """A person asks again after a failure: queued, settled by the worker."""
     if settlement.state is not SettlementState.FAILED:
         return
+    Settlement.update(attempts=0, next_try_at=None).where(
+        Settlement.id == settlement.id).execute()
     _commit_state(settlement, SettlementState.QUEUED)
     queue(settlement)
 
@@ -648,8 +669,8 @@ def undo(settlement: Settlement, user) -> None:
     if settlement.state is not SettlementState.SETTLED:  # nothing in Zoho to reverse
         _mark_undone(settlement, user, in_zoho=False)
         return
-    Settlement.update(state=SettlementState.UNDOING, undone_by=user, error="").where(
-        Settlement.id == settlement.id).execute()
+    Settlement.update(state=SettlementState.UNDOING, undone_by=user, error="", attempts=0,
+                      next_try_at=None).where(Settlement.id == settlement.id).execute()
     _queue_undo(settlement)
 
 

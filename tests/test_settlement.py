@@ -17,6 +17,7 @@ from models import (
     ZohoAccount,
     ZohoConnection,
     ZohoTax,
+    utcnow,
 )
 from services import document_store, settlement
 from services.bank_lines import marker_of
@@ -217,7 +218,11 @@ def test_a_timeout_after_the_ledger_commit_then_a_retry_records_one_expense(
     with zoho_write_times_out(app, sandbox, categorize):
         accepted = settlement.accept(line, [document], admin)
         assert Settlement.get_by_id(accepted.id).state is SettlementState.SETTLING
-    # The job's retry (a minute later): looked up first, found, never sent again.
+    # Not tried again at once: a minute later, then longer each time (Zoho may be down).
+    waiting = Settlement.get_by_id(accepted.id)
+    assert waiting.attempts == 1 and waiting.next_try_at > utcnow()
+    assert list(settlement.due(settlement.to_settle())) == []
+    # The retry, a minute later: looked up first, found, never sent again.
     from jobs.matching import settle_match
 
     settle_match(accepted.id)

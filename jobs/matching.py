@@ -35,7 +35,8 @@ def settle_match(settlement_id: int) -> None:
                                             f"{ask.name}. Publish the receipt by hand to "
                                             "confirm it; the bank line is settled with it.")
         except zoho.ConnectError as problem:
-            settlement.wait_for_person(settlement_id, str(problem))
+            # Nothing was sent; it settles by itself once Zoho Books is connected again.
+            settlement.try_later(settlement_id, f"{problem} It is settled once it is.")
 
 
 @huey.task()

@@ -291,16 +291,19 @@ def _queue_undo(settlement: Settlement) -> None:
     unsettle_match(settlement.id)
 
 
-def try_later(settlement_id: int) -> None:
-    """Zoho did not confirm (down, busy, a timeout): the next try waits 1, 2, 4… minutes,
-    at most an hour, so a long outage costs a few calls an hour, not one a minute."""
+def try_later(settlement_id: int, reason: str = "") -> None:
+    """Zoho did not confirm (down, busy, a timeout, not connected): the next try waits 1, 2,
+    4… minutes, at most an hour, so a long outage costs a few calls an hour, not one a
+    minute. `reason`, when given, is what the settlement's page says meanwhile."""
     settlement = Settlement.get_or_none(Settlement.id == settlement_id)
     if settlement is None:
         return
     delay = min(2 ** settlement.attempts, MAX_RETRY_MINUTES)
-    (Settlement.update(attempts=Settlement.attempts + 1,
-                       next_try_at=utcnow() + datetime.timedelta(minutes=delay))
-     .where(Settlement.id == settlement_id).execute())
+    values = {Settlement.attempts: Settlement.attempts + 1,
+              Settlement.next_try_at: utcnow() + datetime.timedelta(minutes=delay)}
+    if reason:
+        values[Settlement.error] = reason
+    Settlement.update(values).where(Settlement.id == settlement_id).execute()
 
 
 def due(query):

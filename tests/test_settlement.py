@@ -8,6 +8,7 @@ import pytest
 from models import (
     AuditEvent,
     BankTransaction,
+    ConnectionStatus,
     Document,
     DocumentStatus,
     QontoAccount,
@@ -236,6 +237,30 @@ def test_a_timeout_after_the_ledger_commit_then_a_retry_records_one_expense(
     assert Document.get_by_id(document.id).zoho_id == expenses[0]["expense_id"]
     settled = AuditEvent.get(AuditEvent.action == "match.settled")
     assert settled.after["found_again"] is True
+
+
+def test_a_match_accepted_while_zoho_is_disconnected_settles_once_it_is_back(
+        client, auth, account, sandbox, connected_org, admin):
+    from jobs.matching import settle_waiting_matches
+
+    cafe_rule(connected_org)
+    document = cafe_receipt(client)
+    line = paid(client, sandbox, account, CAFE_TOTAL, "CAFE RICHARD PARIS")
+    ZohoConnection.update(status=ConnectionStatus.NEEDS_RECONNECT).execute()
+
+    accepted = settlement.accept(line, [document], admin)  # its job finds Zoho away
+
+    waiting = Settlement.get_by_id(accepted.id)
+    assert waiting.state is SettlementState.QUEUED and "not connected" in waiting.error
+    page = client.get(f"/matching/lines/{line.id}").text
+    assert "Not confirmed by Zoho Books yet: Zoho Books is not connected" in page
+    ZohoConnection.update(status=ConnectionStatus.CONNECTED).execute()
+    settle_waiting_matches()  # before its next try: nothing
+    assert Settlement.get_by_id(accepted.id).state is SettlementState.QUEUED
+    Settlement.update(next_try_at=utcnow()).execute()  # a minute later
+    settle_waiting_matches()
+    assert Settlement.get_by_id(accepted.id).state is SettlementState.SETTLED
+    assert zoho_line(sandbox, line)["status"] == "categorized"
 
 
 def test_zoho_refusing_the_expense_fails_the_match_in_words(client, account, sandbox,

@@ -174,7 +174,8 @@ class FollowUp:
     # -- receipts ----------------------------------------------------------------------------
 
     def attach_receipts(self) -> None:
-        lines = self.lines_with_missing_receipts()
+        as_documents = attachments_read_as_documents()  # read once for the step
+        lines = self.lines_with_missing_receipts(as_documents)
         if not lines:
             return
         self.sync.say(self.account, f"checking {len(lines)} lines with receipts")
@@ -182,14 +183,14 @@ class FollowUp:
         # many lines wait for a category.
         self.locate([line for line in lines if line.zoho_status != "categorized"],
                     "Categorized")
-        as_documents = attachments_read_as_documents()
         for line in lines:
             if line.zoho_status == "categorized" and line.zoho_transaction_id:
                 for attachment_id in line.attachment_ids:
                     if attachment_id not in as_documents:
                         self.send_receipt(line, attachment_id)
 
-    def lines_with_missing_receipts(self) -> list[BankTransaction]:
+    def lines_with_missing_receipts(self, as_documents: set[str]) -> list[BankTransaction]:
+        """Pushed lines with a Qonto file neither uploaded nor read as a document."""
         candidates = (BankTransaction.select()
                       .where(BankTransaction.account == self.account,
                              BankTransaction.push_state == PushState.PUSHED,
@@ -204,7 +205,6 @@ class FollowUp:
                               ReceiptUpload.state == "done")):
             uploaded.setdefault(upload.transaction_id, set()).add(upload.attachment_id)
         waiting = []
-        as_documents = attachments_read_as_documents()
         for line in candidates.iterator():
             if set(line.attachment_ids) - uploaded.get(line.id, set()) - as_documents:
                 waiting.append(line)

@@ -20,6 +20,7 @@ from models import BankTransaction, Document, DocumentStatus, QontoAccount, db, 
 from models.matching import Settlement, SettlementPart
 from services import audit, bank_line_search, document_search, matching, supplier_rules
 from services.bank_lines import money
+from services.spreadsheet import safe_cell
 
 MISSING = "missing"  # lines without a document
 NO_RECEIPT = "no_receipt"  # lines marked "no receipt needed"
@@ -87,8 +88,8 @@ def lines_csv(query, today: datetime.date) -> str:
     for line in query.limit(CSV_LIMIT):
         writer.writerow([line.booking_date.isoformat(), "-" + money(line.amount_cents)
                          if line.side == "debit" else money(line.amount_cents),
-                         line.currency, _cell(line.label), _cell(line.counterparty),
-                         _cell(names.get(line.account_id, "")), age_days(line, today),
+                         line.currency, safe_cell(line.label), safe_cell(line.counterparty),
+                         safe_cell(names.get(line.account_id, "")), age_days(line, today),
                          line.transaction_id])
     return out.getvalue()
 
@@ -127,10 +128,10 @@ def documents_csv(query) -> str:
                      "file"])
     for document in query.limit(CSV_LIMIT):
         writer.writerow([document.issue_date.isoformat() if document.issue_date else "",
-                         _cell(document.supplier_name), _cell(document.number),
+                         safe_cell(document.supplier_name), safe_cell(document.number),
                          money(document.total_cents) if document.total_cents is not None
                          else "", document.currency, document.status.label,
-                         document.created_at.date().isoformat(), _cell(document.filename)])
+                         document.created_at.date().isoformat(), safe_cell(document.filename)])
     return out.getvalue()
 
 
@@ -145,12 +146,6 @@ def mark_not_bank_payment(document: Document, user, value: bool) -> bool:
         audit.record("match.not_bank_payment" if value else "match.bank_payment", user=user,
                      subject=document.filename, link=document)
     return True
-
-
-def _cell(text: str) -> str:
-    """Text that a spreadsheet shows as text: a leading =, +, - or @ would be a formula."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 # -- the alias offer after a settled match ----------------------------------------------------

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from models import AuditEvent
 from services import activity
+from services.spreadsheet import safe_cell
 from views.helpers import keyset_page, older_than
 
 bp = Blueprint("audit", __name__, url_prefix="/activity")
@@ -80,7 +81,7 @@ def event_export():
         writer.writerow(CSV_COLUMNS)
         for batch in _batches(filtered(request.args)):
             for at, actor, action, subject, zoho_id, before, after, detail, _ in batch:
-                writer.writerow([_cell(value) for value in (
+                writer.writerow([safe_cell(value) for value in (
                     at.isoformat(), actor, action, subject, zoho_id or "", _json(before),
                     _json(after), detail)])
             yield buffer.getvalue()
@@ -108,9 +109,6 @@ def _batches(query, size: int = EXPORT_BATCH):
         batch = list(query.where(older_than(AuditEvent.at, at, row_id)).limit(size))
 
 
-def _cell(value: str) -> str:
-    """Text a spreadsheet will not run as a formula (mail senders reach the audit)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _json(value) -> str:

@@ -13,9 +13,10 @@ from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
 from extensions import htmx
-from models import BankTransaction, Document, db, utcnow
+from models import BankTransaction, Document, utcnow
 from models.matching import MatchProposal, MatchSettings, Settlement, SettlementState
-from services import audit, bank_schedule, match_lists, matching, settlement, text_limits, zoho
+from services import bank_schedule, match_lists, matching, settlement, text_limits, zoho
+from services import settings as settings_service
 from services.bank_lines import money
 from views.helpers import admin_required, form_ids, keyset_page, refuse, see_other, whole_number
 
@@ -380,16 +381,11 @@ def settings_update():
 
 
 def _save_settings(days_before: int, days_after: int, auto_accept_score: int | None):
-    current = MatchSettings.current()
-    before = {"days_before": current.days_before, "days_after": current.days_after,
-              "auto_accept_score": current.auto_accept_score}
-    after = {"days_before": days_before, "days_after": days_after,
-             "auto_accept_score": auto_accept_score}
-    if before == after:
+    changed = settings_service.update_matching(
+        current_user, days_before=days_before, days_after=days_after,
+        auto_accept_score=auto_accept_score)
+    if not changed:
         flash("Nothing to save: the match settings were unchanged.", "success")
-        return
-    with db.atomic():
-        MatchSettings.update(updated_at=utcnow(), **after).where(
-            MatchSettings.id == current.id).execute()
-        audit.record("match.settings", user=current_user, before=before, after=after)
-    flash("Match settings saved. Proposals follow them from the next bank sync.", "success")
+    else:
+        flash("Match settings saved. Proposals follow them from the next bank sync.",
+              "success")

@@ -22,7 +22,7 @@ from models import (
     utcnow,
 )
 from models.matching import MatchSettings, Settlement, SettlementPart, SettlementState
-from services import matching
+from services import bank_schedule, matching
 from tests.conftest import csrf_token
 
 BOOKED = datetime.date(2026, 6, 10)  # a week before the pinned "today" (2026-06-17)
@@ -61,6 +61,13 @@ def post(client, path, page, **data):
                        follow_redirects=True)
 
 
+def days_since(client, day: datetime.date) -> int:
+    """A line's age as the lists count it: from today in the organisation's time zone,
+    whatever day the suite runs (7 on its pinned 17 June 2026)."""
+    zone = bank_schedule.time_zone(client.application.config)
+    return (bank_schedule.local_date(utcnow(), zone) - day).days
+
+
 def listed_labels(client, **query) -> list[str]:
     page = client.get("/matching/lines/", query_string=query)
     assert page.status_code == 200
@@ -80,7 +87,7 @@ def test_receipt_missing_lists_open_payments_with_their_age_and_filters(signed_i
     make_line(account, "CB PENDING", 100, status="pending", push_state=PushState.WAITING)
 
     page = signed_in.get("/matching/lines/").text
-    assert "7 days" in page  # booked on 10 June, seen on 17 June
+    assert f"{days_since(signed_in, datetime.date(2026, 6, 10))} days" in page
     assert "-36.50 EUR" in page and "Compte principal" in page
     assert sorted(listed_labels(signed_in)) == ["CB BOULANGERIE", "CB CAFE DU COIN PARIS",
                                                 "PRLV OVHCLOUD"]
@@ -109,9 +116,10 @@ def test_receipt_missing_exports_the_same_filter_as_csv(signed_in, account):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
+    age = str(days_since(signed_in, datetime.date(2026, 6, 10)))
     assert [(row["date"], row["amount"], row["label"], row["account"], row["age_days"])
             for row in rows] == [("2026-06-10", "-36.50", "CB CAFE DU COIN PARIS",
-                                  "Compte principal", "7")]
+                                  "Compte principal", age)]
     everything = signed_in.get("/matching/lines.csv").text
     assert "'=HYPERLINK(evil)" in everything  # a spreadsheet shows it, never runs it
 

@@ -47,7 +47,8 @@ def test_a_qonto_receipt_becomes_a_document_published_with_its_line(  # noqa: F8
     assert zoho_line(sandbox, line)["status"] == "uncategorized"  # nothing sent yet
 
     sync_now(client)  # fetched and stored once
-    assert Document.select().where(Document.source == "qonto").count() == 1
+    assert Document.select().where(
+        Document.qonto_attachment_id == line.attachment_ids[0]).count() == 1
 
     category = ZohoAccount.usable(connected_org).where(
         ZohoAccount.account_type == "expense").first()

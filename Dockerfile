@@ -38,7 +38,9 @@ RUN groupadd --gid 10001 bookbridge \
 
 WORKDIR /app
 COPY . /app
-RUN chmod 0755 /app/docker/web /app/docker/healthcheck.py
+# The French catalogue compiled here: /app is read-only to the app at run time.
+RUN chmod 0755 /app/docker/web /app/docker/healthcheck.py \
+ && /opt/venv/bin/pybabel compile -d /app/translations
 
 ENV BOOKBRIDGE_DATA_DIR=/data \
     PORT=8000

@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint bench sandbox clean
+.PHONY: run test lint bench sandbox clean translations screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,18 @@ test: $(STAMP) $(AXE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# New or changed messages into the French catalogue (then translate them in
+# translations/fr/LC_MESSAGES/messages.po; the app compiles it on start).
+translations: $(STAMP)
+	$(BIN)/python scripts/translations.py update
+
+# Every page at 375 and 1280 px in English and French, into docs/screenshots (the browser
+# tests' own walk, after their flows have filled the lists), shrunk for git.
+screenshots: $(STAMP) $(AXE)
+	rm -rf docs/screenshots
+	BOOKBRIDGE_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser
+	$(BIN)/python scripts/screenshots_index.py docs/screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.refresh_lists

@@ -6,14 +6,17 @@ from pathlib import Path
 
 import click
 from flask import Flask, Request, current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from playhouse.flask_utils import FlaskDB
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_layers
-from extensions import csrf, htmx, login_manager
+from extensions import babel, csrf, htmx, login_manager
 from models import MODELS, Role, User, db
 from models.database import open_database
+from services import i18n
 
 
 class _RequestConnection(FlaskDB):
@@ -62,6 +65,7 @@ def create_app(test_config=None) -> Flask:
     _RequestConnection(app, db.obj, excluded_routes=("static",))
     csrf.init_app(app)
     htmx.init_app(app)
+    _init_languages(app)
     _init_login(app)
     _register_blueprints(app)
     _register_error_pages(app)
@@ -185,6 +189,7 @@ def _register_blueprints(app: Flask) -> None:
         health,
         intake,
         jobs,
+        language,
         matching,
         metrics,
         pickers,
@@ -198,7 +203,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedIntConverter  # huge ids are 404, not 500
     for module in (auth, connections, settings, users, audit, health, jobs, bank, rules,
-                   documents, suppliers, review, pickers, matching, intake):
+                   documents, suppliers, review, pickers, matching, intake, language):
         app.register_blueprint(module.bp)
     csrf.exempt(health.bp)
     app.register_blueprint(metrics.bp)  # a scraper's GET: token, no session
@@ -209,18 +214,20 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_error(400, "This form has expired",
-                            "The page was open too long or was sent from somewhere else, so "
-                            "nothing was changed. Reload the page and try again.")
+        return render_error(400, _("This form has expired"),
+                            _("The page was open too long or was sent from somewhere else, "
+                              "so nothing was changed. Reload the page and try again."))
 
+    # Lazy: each page is translated into the language of the request that hits it.
     for code, title, text in (
-        (403, "Not allowed", "Only an admin can do that. Ask an admin of Bookbridge."),
-        (404, "Page not found", "This address does not exist. Use the menu above."),
-        (405, "Not allowed here", "This action cannot be done from this address."),
-        (413, "Too much at once", "One upload may carry 200 MB in all (20 MB a file). "
-                                  "Upload the files in smaller groups."),
-        (500, "Something went wrong", "Bookbridge hit an unexpected error; nothing was lost. "
-                                      "Try again, and if it persists check the server log."),
+        (403, _l("Not allowed"), _l("Only an admin can do that. Ask an admin of Bookbridge.")),
+        (404, _l("Page not found"), _l("This address does not exist. Use the menu above.")),
+        (405, _l("Not allowed here"), _l("This action cannot be done from this address.")),
+        (413, _l("Too much at once"), _l("One upload may carry 200 MB in all (20 MB a file). "
+                                         "Upload the files in smaller groups.")),
+        (500, _l("Something went wrong"), _l("Bookbridge hit an unexpected error; nothing was "
+                                             "lost. Try again, and if it persists check the "
+                                             "server log.")),
     ):
         app.register_error_handler(code, _error_page(code, title, text))
 
@@ -234,23 +241,29 @@ def _error_page(code, title, text):
     return handler
 
 
+def _init_languages(app: Flask) -> None:
+    """French and English: the reader's language, and stored messages translated on display.
+
+    `finalize` sees the value of every `{{ … }}`: a message kept on a row in its stored form
+    (a job's outcome, a sync failure) is translated there, whichever template shows it.
+    """
+    from views.language import select_locale
+
+    i18n.ensure_compiled()
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(i18n.TRANSLATIONS_DIR))
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
+    app.jinja_env.finalize = i18n.shown  # read when each template compiles, i.e. later
+    babel.init_app(app, locale_selector=select_locale)
+
+
 def _register_template_helpers(app: Flask) -> None:
     from views.helpers import template_context
 
     app.context_processor(template_context)
 
-    @app.template_filter("money")
-    def money(cents):
-        """Integer cents as 1234.56, exactly (no float)."""
-        from services.bank_lines import money as as_text
-
-        return "" if cents is None else as_text(cents)
-
-    @app.template_filter("when")
-    def when(value):
-        if not value:
-            return "never"
-        return value.strftime("%d %b %Y, %H:%M UTC")
+    # Amounts, moments, dates and numbers in the reader's locale (services/i18n.py).
+    for name in ("money", "when", "day", "number"):
+        app.add_template_filter(getattr(i18n, name), name)
 
 
 def _prepare_database(app: Flask) -> None:

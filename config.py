@@ -54,6 +54,9 @@ def _defaults(data_dir: Path) -> dict:
         "QONTO_API_URL": "https://thirdparty.qonto.com",
         # Default time zone of bank dates and of the daily sync, when Zoho gives none.
         "TIME_ZONE": "Europe/Paris",
+        # "en" or "fr": the language of a browser that asks for neither, and of the alert
+        # e-mails to a user who has not chosen one in the menu.
+        "DEFAULT_LANGUAGE": "en",
         "ADMIN_EMAIL": "",
         "ADMIN_PASSWORD": "",
         # The watched folder for scanners; empty means DATA_DIR/inbox.

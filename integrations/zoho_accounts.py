@@ -26,6 +26,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 
 import clock
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,11 @@ _DEFAULT_EXPIRES_IN = 3600
 class ZohoAuthError(Exception):
     """A failure talking to Zoho's accounts server.
 
-    ``error`` is Zoho's error string (never a secret); ``user_message`` is plain English
-    for the admin: what happened and what to do.
+    ``error`` is Zoho's error string (never a secret); ``user_message`` says what happened
+    and what to do to the admin: a stored message (services.i18n), read in their language.
     """
 
-    user_message = (
+    user_message = stored_message(
         "Zoho's accounts server refused the request. Try again; if it keeps failing, "
         "reconnect Zoho Books."
     )
@@ -103,7 +104,7 @@ class ZohoAuthError(Exception):
 class UntrustedAccountsServer(ZohoAuthError):
     """The callback named an accounts server that is not one of Zoho's."""
 
-    user_message = (
+    user_message = stored_message(
         "The sign-in reply named an unknown Zoho accounts server, so Bookbridge stopped. "
         "Start the connection again from the Connections page."
     )
@@ -112,7 +113,7 @@ class UntrustedAccountsServer(ZohoAuthError):
 class TokenRevoked(ZohoAuthError):
     """The refresh token was revoked or has expired: only a new consent helps."""
 
-    user_message = (
+    user_message = stored_message(
         "Zoho no longer accepts Bookbridge's access (it was revoked or replaced). "
         "An admin must reconnect Zoho Books on the Connections page."
     )
@@ -121,7 +122,7 @@ class TokenRevoked(ZohoAuthError):
 class InvalidGrant(ZohoAuthError):
     """The authorization code was wrong, expired (about 2 minutes) or already used."""
 
-    user_message = (
+    user_message = stored_message(
         "The Zoho sign-in code was expired or already used. Start the connection again; "
         "finish the Zoho consent screen within two minutes."
     )
@@ -130,7 +131,7 @@ class InvalidGrant(ZohoAuthError):
 class ClientMisconfigured(ZohoAuthError):
     """Zoho rejected our client id, client secret or redirect URI."""
 
-    user_message = (
+    user_message = stored_message(
         "Zoho rejected Bookbridge's client id, client secret or redirect URI. Check the "
         "Zoho client settings in the API console and in Bookbridge's configuration."
     )
@@ -139,7 +140,7 @@ class ClientMisconfigured(ZohoAuthError):
 class RefreshThrottled(ZohoAuthError):
     """Too many access-token requests for this refresh token (10 per 10 minutes)."""
 
-    user_message = (
+    user_message = stored_message(
         "Zoho is limiting how often Bookbridge may renew its access. Nothing is broken: "
         "wait a few minutes and try again."
     )
@@ -148,7 +149,7 @@ class RefreshThrottled(ZohoAuthError):
 class AccountsUnavailable(ZohoAuthError):
     """The accounts server timed out, dropped the connection or answered garbage."""
 
-    user_message = (
+    user_message = stored_message(
         "Zoho's accounts server did not answer properly. Try again in a few minutes."
     )
 
@@ -238,7 +239,8 @@ class ZohoAccounts:
         else:
             trusted = {dc.accounts_server for dc in DATA_CENTRES.values()}
         if wanted not in trusted:
-            raise UntrustedAccountsServer(f"untrusted accounts server {value!r}")
+            raise UntrustedAccountsServer(stored_message("untrusted accounts server %(server)s",
+                                                         server=repr(value)))
         return wanted
 
     # -- token endpoint -----------------------------------------------------------------
@@ -269,10 +271,12 @@ class ZohoAccounts:
         if response.status_code == 400:
             return  # Zoho's answer for a token it no longer knows: already revoked
         if response.status_code >= 500:
-            raise AccountsUnavailable(f"revoke answered HTTP {response.status_code}")
+            raise AccountsUnavailable(stored_message("revoke answered HTTP %(status)s",
+                                                     status=response.status_code))
         payload = _json_or_none(response)
         if not isinstance(payload, dict):
-            raise AccountsUnavailable(f"revoke answered HTTP {response.status_code}, not JSON")
+            raise AccountsUnavailable(stored_message("revoke answered HTTP %(status)s, not JSON",
+                                                     status=response.status_code))
         error = payload.get("error")
         if error in _REVOKED_ERRORS:
             return  # the same "already gone" answer, sent with HTTP 200
@@ -287,14 +291,15 @@ class ZohoAccounts:
         response = self._post(server, "/oauth/v2/token", data=form)
         payload = _json_or_none(response)
         if response.status_code >= 500 or not isinstance(payload, dict):
-            raise AccountsUnavailable(
-                f"token endpoint answered HTTP {response.status_code} without usable JSON"
-            )
+            raise AccountsUnavailable(stored_message(
+                "token endpoint answered HTTP %(status)s without usable JSON",
+                status=response.status_code))
         # Zoho answers errors with HTTP 200 too: the body decides, not the status.
         if payload.get("error") or response.status_code == 429:
             _raise_for_error(payload, refreshing, response.status_code)
         if response.status_code >= 400 or not payload.get("access_token"):
-            raise ZohoAuthError(f"token endpoint answered HTTP {response.status_code}")
+            raise ZohoAuthError(stored_message("token endpoint answered HTTP %(status)s",
+                                               status=response.status_code))
         return payload
 
     def _post(self, server: str, path: str, **kwargs) -> requests.Response:
@@ -303,9 +308,9 @@ class ZohoAccounts:
             response = requests.post(server + path, timeout=self.timeout, **kwargs)
         except (requests.Timeout, requests.ConnectionError) as exc:
             # "from None": requests' messages repeat the URL, which may carry a token.
-            raise AccountsUnavailable(
-                f"{type(exc).__name__} calling {server}{path}"
-            ) from None
+            raise AccountsUnavailable(stored_message(
+                "%(error)s calling %(url)s", error=type(exc).__name__, url=server + path
+            )) from None
         log.debug(
             "zoho accounts POST %s -> %s in %.0f ms",
             path, response.status_code, (time.monotonic() - started) * 1000,

@@ -29,6 +29,8 @@ from typing import Any, Protocol, Self
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from services.i18n import stored_message
+
 log = logging.getLogger(__name__)
 
 # --- collaborators (implemented by the services layer) -----------------------------------
@@ -85,10 +87,11 @@ class DailyQuota:
 class ZohoApiError(Exception):
     """Zoho Books answered with an error (or did not answer usefully).
 
-    ``message`` is Zoho's own text; ``user_message`` is plain English for the admin.
+    ``message`` is Zoho's own text; ``user_message`` is for the admin: a stored message
+    (services.i18n), read in their language.
     """
 
-    user_message = "Zoho Books refused the request."
+    user_message = stored_message("Zoho Books refused the request.")
 
     def __init__(self, http_status: int | None, code: int | None, message: str):
         super().__init__(f"Zoho Books HTTP {http_status} code {code}: {message}")
@@ -100,7 +103,7 @@ class ZohoApiError(Exception):
 class ZohoUnauthorized(ZohoApiError):
     """The access token was refused even after one forced refresh (or a scope is missing)."""
 
-    user_message = (
+    user_message = stored_message(
         "Zoho Books refused Bookbridge's access. An admin should reconnect Zoho Books on "
         "the Connections page (this also happens when a permission was not granted)."
     )
@@ -109,7 +112,7 @@ class ZohoUnauthorized(ZohoApiError):
 class ZohoOrganizationUnavailable(ZohoApiError):
     """The organisation is gone, or the connected user lost access to it."""
 
-    user_message = (
+    user_message = stored_message(
         "The Zoho Books organisation is not available to the connected user any more "
         "(deleted, or access removed). Reconnect and choose the organisation again."
     )
@@ -118,7 +121,8 @@ class ZohoOrganizationUnavailable(ZohoApiError):
 class ZohoNotFound(ZohoApiError):
     """The record (or URL) does not exist."""
 
-    user_message = "Zoho Books says this record does not exist (it may have been deleted)."
+    user_message = stored_message(
+        "Zoho Books says this record does not exist (it may have been deleted).")
 
 
 class ZohoValidationError(ZohoApiError):
@@ -126,26 +130,29 @@ class ZohoValidationError(ZohoApiError):
 
     @property
     def user_message(self) -> str:
-        return f"Zoho Books rejected the data: {self.message}"
+        # Zoho's own words are data: kept as Zoho wrote them.
+        return stored_message("Zoho Books rejected the data: %(reason)s", reason=self.message)
 
 
 class ZohoDailyLimitReached(ZohoApiError):
     """The plan's daily API cap is used up (HTTP 429 code 45). Retrying today is useless."""
 
-    user_message = ("Zoho Books' daily API calls for this organisation's plan are all spent. "
-                    "Try again after Zoho's daily reset (the Connections page says when).")
+    user_message = stored_message(
+        "Zoho Books' daily API calls for this organisation's plan are all spent. Try again "
+        "after Zoho's daily reset (the Connections page says when).")
 
 
 class ZohoUnavailable(ZohoApiError):
     """Zoho did not answer properly (5xx, code 1000, timeout, garbage) after retries."""
 
-    user_message = "Zoho Books is not answering properly right now; the run will try again."
+    user_message = stored_message(
+        "Zoho Books is not answering properly right now; the run will try again.")
 
 
 class ZohoUnknownOutcome(ZohoUnavailable):
     """A write may or may not have happened: look the record up before trying again."""
 
-    user_message = (
+    user_message = stored_message(
         "The connection to Zoho Books broke during a write, so Bookbridge checks whether "
         "it went through before trying again."
     )

@@ -17,6 +17,7 @@ from services import (
     settlement,
     zoho,
 )
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,15 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
             if attempt < LOCKED_RETRIES:
                 publish_automatically.schedule((document_id, attempt + 1), delay=60)
             else:
-                Document.update(publish_error="Not published automatically: Zoho Books was "
-                                              "busy for an hour. Publish it by hand.").where(
+                Document.update(publish_error=stored_message(
+                    "Not published automatically: Zoho Books was busy for an hour. Publish it "
+                    "by hand.")).where(
                     Document.id == document_id).execute()
             return
         except publishing.NewSupplierNeedsConfirmation as ask:
-            note = (f"Not published automatically: Zoho Books would get a new supplier, "
-                    f"{ask.name}. Publish it by hand to confirm.")
+            note = stored_message("Not published automatically: Zoho Books would get a new "
+                                  "supplier, %(name)s. Publish it by hand to confirm.",
+                                  name=ask.name)
             Document.update(publish_error=note).where(Document.id == document.id).execute()
         except (publishing.PublishProblem, zoho.ConnectError) as problem:
             audit.record("document.auto_publish_failed", actor="worker",

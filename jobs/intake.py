@@ -14,6 +14,7 @@ from jobs.documents import extract_documents
 from jobs.queue import huey
 from models import AuditEvent, db, utcnow
 from services import alerts, audit, document_intake, document_processing, intake_status
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,10 @@ def take_in_folder() -> None:
             report = document_intake.scan_folder(config)
         except Exception:
             log.exception("the inbox folder could not be read")
-            reason = (f"The inbox folder {document_intake.inbox_dir(config)} could not be "
-                      "read. Check that it exists and that Bookbridge may write to it; the "
-                      "worker log has the details.")
+            reason = stored_message(
+                "The inbox folder %(folder)s could not be read. Check that it exists and that "
+                "Bookbridge may write to it; the worker log has the details.",
+                folder=str(document_intake.inbox_dir(config)))
             _failed("intake.folder_failed", "folder", reason)
             intake_status.failed("folder", reason)
             return
@@ -58,8 +60,9 @@ def take_in_mail() -> None:
             report = error.report  # what was stored before the failure is read anyway
         except Exception:
             log.exception("reading the mailbox failed unexpectedly")
-            reason = ("An unexpected error stopped reading the mailbox; unread mail stays "
-                      "unread and is read again next time. The worker log has the details.")
+            reason = stored_message(
+                "An unexpected error stopped reading the mailbox; unread mail stays unread and "
+                "is read again next time. The worker log has the details.")
             _failed("intake.mail_failed", "mail", reason)
             intake_status.failed("mail", reason)
             return

@@ -14,7 +14,8 @@ from jobs import runtime
 from jobs.queue import huey
 from jobs.writer import zoho_write
 from models import BankTransaction, PushState, db
-from services import publishing, settlement, zoho
+from services import i18n, publishing, settlement, zoho
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,18 @@ def settle_match(settlement_id: int) -> None:
                 settlement.settle(config, settlement_id)
         except (TaskLockedException, settlement.SettlementProblem) as problem:
             # Left QUEUED or SETTLING: the next try (from the safety net) looks it up first.
-            log.info("settlement %s not settled yet: %s", settlement_id, problem)
+            log.info("settlement %s not settled yet: %s", settlement_id,
+                     i18n.in_words(str(problem)))
             settlement.try_later(settlement_id)
         except publishing.NewSupplierNeedsConfirmation as ask:
-            settlement.wait_for_person(settlement_id, f"Zoho Books would get a new supplier, "
-                                            f"{ask.name}. Publish the receipt by hand to "
-                                            "confirm it; the bank line is settled with it.")
+            settlement.wait_for_person(settlement_id, stored_message(
+                "Zoho Books would get a new supplier, %(name)s. Publish the receipt by hand to "
+                "confirm it; the bank line is settled with it.", name=ask.name))
         except zoho.ConnectError as problem:
             # Nothing was sent; it settles by itself once Zoho Books is connected again.
-            settlement.try_later(settlement_id, f"{problem} It is settled once it is.")
+            # (The problem may itself be a stored message: a value, never glued to ours.)
+            settlement.try_later(settlement_id, stored_message(
+                "%(problem)s It is settled once it is.", problem=str(problem)))
 
 
 @huey.task()
@@ -48,7 +52,8 @@ def unsettle_match(settlement_id: int) -> None:
             with zoho_write():
                 settlement.unsettle(config, settlement_id)
         except (TaskLockedException, settlement.SettlementProblem, zoho.ConnectError) as why:
-            log.info("settlement %s not undone yet: %s", settlement_id, why)
+            log.info("settlement %s not undone yet: %s", settlement_id,
+                     i18n.in_words(str(why)))
             settlement.try_later(settlement_id)
 
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from huey import RedisHuey, SqliteHuey
 
 import config
+from services import i18n
+from services.i18n import stored_message
 
 NAME = "bookbridge"
 ACCEPTED_SCHEMES = ("redis", "rediss", "unix")
@@ -21,17 +23,20 @@ ACCEPTED_SCHEMES = ("redis", "rediss", "unix")
 class QueueConfigurationError(RuntimeError):
     """BOOKBRIDGE_QUEUE_URL cannot be used; the message says what is accepted."""
 
+    def __str__(self) -> str:
+        return i18n.in_words(self.args[0]) if self.args else ""
+
 
 def _queue_url() -> str:
     url = os.environ.get("BOOKBRIDGE_QUEUE_URL", "").strip()
     scheme = urlsplit(url).scheme.lower() if url else ""
     if url and scheme not in ACCEPTED_SCHEMES:
         # Only the scheme is quoted: the rest of the URL may hold a password.
-        raise QueueConfigurationError(
-            f"BOOKBRIDGE_QUEUE_URL starts with {scheme + '://' if scheme else 'no scheme'}, "
-            "which Bookbridge cannot use as a queue. Give a Redis URL "
-            "(redis://host:6379/0, rediss:// for TLS, or unix:///path/redis.sock), or unset "
-            "it to keep the queue in a SQLite file in the data directory.")
+        raise QueueConfigurationError(stored_message(
+            "BOOKBRIDGE_QUEUE_URL starts with %(scheme)s, which Bookbridge cannot use as a "
+            "queue. Give a Redis URL (redis://host:6379/0, rediss:// for TLS, or "
+            "unix:///path/redis.sock), or unset it to keep the queue in a SQLite file in the "
+            "data directory.", scheme=scheme + "://" if scheme else "no scheme"))
     return url
 
 

@@ -15,6 +15,7 @@ from jobs.lists import refresh_lists
 from jobs.queue import huey
 from models import SyncRun, db
 from services import bank_sync, document_processing, jobs, list_refresh, publish_requests
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def resume_interrupted_jobs() -> None:
             log.warning("job %s (%s) was left by a worker that stopped; running it again",
                         job.id, job.kind)
             (SyncRun.update(status="interrupted",
-                            error="The worker stopped during this run (killed or restarted); "
-                                  "it was started again at once and carried on.")
+                            error=stored_message(
+                                "The worker stopped during this run (killed or restarted); it "
+                                "was started again at once and carried on."))
              .where(SyncRun.job == job, SyncRun.status == "running").execute())
             task(job.id)

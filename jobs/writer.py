@@ -21,6 +21,7 @@ from jobs import runtime
 from jobs.leases import Lease
 from models import Job, JobStatus, db
 from services import jobs
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ class WaitingLock:
                     self._mine.token = token
                     return
                 if time.monotonic() >= deadline:
-                    raise TaskLockedException(f"unable to acquire lock {self.name}")
+                    raise TaskLockedException(stored_message("unable to acquire lock %(name)s",
+                                                             name=self.name))
                 if not claimed:
                     claimed = self.next_turn.take(token)
                 if on_wait:
@@ -136,8 +138,8 @@ def run_as_zoho_writer(service, job_id: int, task, run_lock: WaitingLock | None 
             # Running means another worker runs this very job (a task queued twice: a
             # restarted worker's resume, a retry): its banner must not say "waiting".
             if job.status is not JobStatus.RUNNING:
-                jobs.waiting(job, "Another job is writing to Zoho Books; this one starts "
-                                  "when it ends.")
+                jobs.waiting(job, stored_message("Another job is writing to Zoho Books; this "
+                                                 "one starts when it ends."))
             raise  # Huey retries after retry_delay
         except service.TryAgainLater:
             raise  # Huey schedules the retry; the banner already says when.

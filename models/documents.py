@@ -3,6 +3,7 @@
 import enum
 import re
 
+from flask_babel import gettext
 from peewee import (
     BooleanField,
     CharField,
@@ -37,7 +38,12 @@ class DocumentStatus(enum.Enum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        """The status's name in the reader's language (English outside a request)."""
+        return {
+            "processing": gettext("Processing"), "to_review": gettext("To review"),
+            "ready": gettext("Ready"), "published": gettext("Published"),
+            "failed": gettext("Failed"), "archived": gettext("Archived"),
+        }[self.value]
 
 
 def duplicate_key(text: str) -> str:
@@ -93,7 +99,7 @@ class Document(BaseModel):
     edited = JSONField(default=list)
     extraction_error = TextField(default="")
     # Duplicates
-    duplicate_of = ForeignKeyField("self", null=True, backref="duplicates",
+    duplicate_of = ForeignKeyField(model="self", null=True, backref="duplicates",
                                    on_delete="SET NULL")
     duplicate_reason = CharField(default="")
     duplicate_decision = CharField(default="")  # "", not_duplicate, same_document

@@ -14,6 +14,7 @@ process accepts it.
 
 import enum
 
+from flask_babel import gettext
 from peewee import (
     BooleanField,
     CharField,
@@ -52,7 +53,8 @@ class MatchProposal(BaseModel):
     document = ForeignKeyField(Document, backref="match_proposals", on_delete="CASCADE")
     line = ForeignKeyField(BankTransaction, backref="match_proposals", on_delete="CASCADE")
     score = IntegerField()  # 0..100
-    # Why, in words a bookkeeper reads: ["amount 36.50 EUR", "1 day after the receipt", ...]
+    # Why, in words a bookkeeper reads, as stored messages (services.i18n) shown in the
+    # reader's language: ["same amount €36.50", "paid 1 day after the receipt", ...]
     reasons = JSONField(default=list)
     # The best proposal of its document and of its line (both true: one-to-one).
     best_for_document = BooleanField(default=False)
@@ -69,13 +71,19 @@ class SettlementState(enum.Enum):
     QUEUED = "queued"  # accepted and ready; a job will settle it in Zoho
     SETTLING = "settling"  # ledger: the Zoho call is (or may have been) made
     SETTLED = "settled"
-    FAILED = "failed"  # Zoho refused; error says why; a person can retry or undo
+    FAILED = "failed"  # Zoho refused; error (a stored message) says why; retry or undo
     UNDOING = "undoing"  # ledger: the reversing Zoho call is (or may have been) made
     UNDONE = "undone"
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """The state's name in the reader's language (English outside a request)."""
+        return {
+            "waiting": gettext("Waiting"), "queued": gettext("Queued"),
+            "settling": gettext("Settling"), "settled": gettext("Settled"),
+            "failed": gettext("Failed"), "undoing": gettext("Undoing"),
+            "undone": gettext("Undone"),
+        }[self.value]
 
 
 class SettlementKind(enum.Enum):

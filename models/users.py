@@ -3,6 +3,7 @@ slow down password guessing."""
 
 import enum
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField
 from playhouse.fields import EnumField
@@ -16,7 +17,8 @@ class Role(enum.Enum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """The role's name in the reader's language."""
+        return gettext("Admin") if self is Role.ADMIN else gettext("Bookkeeper")
 
 
 class User(UserMixin, BaseModel):
@@ -30,6 +32,8 @@ class User(UserMixin, BaseModel):
     # Part of the id kept in every session and remember cookie; raising it (sign-out, a new
     # password, deactivation) ends all of this user's sessions at once.
     session_version = IntegerField(default=0)
+    # "en" or "fr" (services/i18n.LANGUAGES), chosen in the menu; "" follows the browser.
+    language = CharField(default="")
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from peewee import IntegrityError
 
 from models import LoginThrottle, PasswordReset, Role, User, db, utcnow
@@ -37,15 +39,18 @@ _EDGE_CHARACTERS = string.digits + string.punctuation
 
 
 class AccountError(Exception):
-    """A user-facing reason why an account action was refused."""
+    """A user-facing reason why an account action was refused.
+
+    Made where a person asked and shown to them at once (a flash), so it is translated when
+    raised (gettext: the reader's language; English on the command line)."""
 
 
 class SignInThrottled(AccountError):
     def __init__(self, seconds: int):
         self.seconds = seconds
-        super().__init__(
-            f"Too many wrong passwords. Wait {seconds} seconds and try again."
-        )
+        super().__init__(ngettext(
+            "Too many wrong passwords. Wait %(num)s second and try again.",
+            "Too many wrong passwords. Wait %(num)s seconds and try again.", seconds))
 
 
 # -- Passwords ---------------------------------------------------------------------------------
@@ -74,24 +79,26 @@ def check_password_rules(password: str, *, email: str = "", name: str = "") -> N
     """Raise AccountError with the reason when the password is too weak or too long."""
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(_("Use a password of at least %(num)s characters.",
+                             num=MIN_PASSWORD_LENGTH))
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"Use a password of at most {MAX_PASSWORD_LENGTH} characters.")
+        raise AccountError(_("Use a password of at most %(num)s characters.",
+                             num=MAX_PASSWORD_LENGTH))
     if len(set(password)) < 4:
-        raise AccountError("That password repeats too few characters; choose a passphrase "
-                           "of several words.")
+        raise AccountError(_("That password repeats too few characters; choose a passphrase "
+                             "of several words."))
     # The e-mail, its name part, the person's name or the app's name, give or take digits
     # and symbols at the ends, is the next thing an attacker tries.
     core = "".join(password.lower().split()).strip(_EDGE_CHARACTERS)
     email = normalise_email(email)
     personal = {email, email.split("@")[0], "".join((name or "").lower().split())} - {""}
     if core in personal:
-        raise AccountError("The password must not be your e-mail address or name.")
+        raise AccountError(_("The password must not be your e-mail address or name."))
     if core == APP_NAME or core.startswith(APP_NAME) and len(core) < 2 * len(APP_NAME):
-        raise AccountError("The password must not be the name of the app.")
+        raise AccountError(_("The password must not be the name of the app."))
     if _looks_common(password):
-        raise AccountError("That password is on the list of common passwords attackers try "
-                           "first; choose another (a few unrelated words work well).")
+        raise AccountError(_("That password is on the list of common passwords attackers try "
+                             "first; choose another (a few unrelated words work well)."))
 
 
 # -- Users -------------------------------------------------------------------------------------
@@ -103,11 +110,12 @@ def normalise_email(email: str) -> str:
 
 def _check_email_and_name(email: str, name: str) -> None:
     if "@" not in email or len(email) < 3:
-        raise AccountError("Enter a valid e-mail address.")
+        raise AccountError(_("Enter a valid e-mail address."))
     if len(email) > MAX_EMAIL_LENGTH:
-        raise AccountError(f"An e-mail address has at most {MAX_EMAIL_LENGTH} characters.")
+        raise AccountError(_("An e-mail address has at most %(num)s characters.",
+                             num=MAX_EMAIL_LENGTH))
     if len(name) > MAX_NAME_LENGTH:
-        raise AccountError(f"Keep the name to {MAX_NAME_LENGTH} characters.")
+        raise AccountError(_("Keep the name to %(num)s characters.", num=MAX_NAME_LENGTH))
 
 
 def create_user(email: str, password: str, role: Role, *, name: str = "", by=None) -> User:
@@ -119,7 +127,8 @@ def create_user(email: str, password: str, role: Role, *, name: str = "", by=Non
             user = User.create(email=email, name=name, role=role,
                                password_hash=hash_password(password))
     except IntegrityError:
-        raise AccountError(f"A user with the address {email} already exists.") from None
+        raise AccountError(_("A user with the address %(email)s already exists.",
+                             email=email)) from None
     audit.record("user.create", user=by, actor=None if by else "cli", subject=email,
                  after={"role": role.value}, link=user)
     return user
@@ -157,6 +166,12 @@ def end_sessions(user: User) -> None:
     user.session_version = User.get_by_id(user.id).session_version
 
 
+def set_language(user: User, language: str) -> None:
+    """The user's language for every page and message: "en", "fr", or "" for the browser's."""
+    User.update(language=language).where(User.id == user.id).execute()
+    user.language = language
+
+
 def change_password(user: User, current: str, new: str) -> None:
     """A user's own change: the current password must match. Ends the other sessions.
 
@@ -166,9 +181,9 @@ def change_password(user: User, current: str, new: str) -> None:
     _refuse_while_locked(_recent(key, now), now)
     if not _verify(user, current or ""):
         _note_failure(key, now)
-        raise AccountError("The current password is not right; nothing was changed.")
+        raise AccountError(_("The current password is not right; nothing was changed."))
     if current == new:
-        raise AccountError("Choose a password different from the current one.")
+        raise AccountError(_("Choose a password different from the current one."))
     _set_password(user, new)
     audit.record("user.password_change", user=user, subject=user.email)
 
@@ -215,8 +230,8 @@ def use_reset(token: str, new: str) -> User:
     """Set the password through a reset link, once; ends every session of the user."""
     reset = reset_for(token)
     if reset is None or not reset.user.active:
-        raise AccountError("This reset link has expired or was already used. Ask an admin "
-                           "for a new one.")
+        raise AccountError(_("This reset link has expired or was already used. Ask an admin "
+                             "for a new one."))
     user = reset.user
     with db.atomic():
         _set_password(user, new)
@@ -225,8 +240,8 @@ def use_reset(token: str, new: str) -> User:
                    .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_null())
                    .execute())
         if not claimed:
-            raise AccountError("This reset link was already used. Ask an admin for a new "
-                               "one.")
+            raise AccountError(_("This reset link was already used. Ask an admin for a new "
+                                 "one."))
     audit.record("user.password_reset", user=user, subject=user.email)
     return user
 

@@ -1,22 +1,28 @@
 """The activity log in words: who did what to which thing, and what changed.
 
 Audit rows keep machine-readable codes and before/after values (the CSV export gives them
-unchanged); this module turns a page of them into sentences a bookkeeper reads:
-"Marie Curie changed the total of invoice-88412.pdf from 94.00 to 94.80". Zoho ids among
-the values are named from the cached lists, with one query per list for the whole page.
-When the row names what it is about (`link_kind`, `link_id`), the subject links to that
-document, bank line, rule, supplier rule or user, if it still exists (one query per kind).
+unchanged); this module turns a page of them into sentences a bookkeeper reads, in the
+reader's language: "Marie Curie changed the total of invoice-88412.pdf from 94.00 to 94.80".
+Each sentence is one message with placeholders (`%(who)s`, `%(subject)s`), translated when
+the page is shown. Zoho ids among the values are named from the cached lists, with one query
+per list for the whole page. When the row names what it is about (`link_kind`, `link_id`),
+the subject links to that document, bank line, rule, supplier rule or user, if it still
+exists (one query per kind). Names and values written by people, Zoho or Qonto are marked
+`translate="no"`.
 """
 
-import datetime
 from dataclasses import dataclass, field
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from models import (
     BankTransaction,
     CategorisationRule,
     Document,
+    Role,
     SupplierRule,
     User,
     ZohoAccount,
@@ -24,88 +30,145 @@ from models import (
     ZohoContact,
     ZohoTax,
 )
+from services import i18n
 
-# What an action did, as a verb phrase after the actor; "{subject}" is the audit subject.
+# What an action did, as a whole sentence: "%(who)s" is who acted, "%(subject)s" the audit
+# subject (the thing it is about). Translated when the page is shown.
 PHRASES = {
-    "document.add": "added {subject}",
-    "document.extract": "read {subject}",
-    "document.edit": "edited {subject}",
-    "document.rule_applied": "applied a supplier rule to {subject}",
-    "document.tax_decision": "decided the tax of {subject}",
-    "document.duplicate_flagged": "flagged {subject} as a possible duplicate",
-    "document.duplicate_cleared": "cleared the duplicate warning of {subject}",
-    "document.duplicate_decision": "decided whether {subject} is a duplicate",
-    "document.publish_requested": "asked to publish documents",
-    "document.publish": "published {subject} to Zoho Books",
-    "document.auto_publish_failed": "could not publish {subject} automatically",
-    "document.archive": "archived documents",
-    "bank.sync": "synced the bank feed ({subject})",
-    "bank.sync_failed": "could not sync the bank feed",
-    "bank.sync_paused": "paused the bank sync",
-    "bank.history_requested": "asked for the history of {subject}",
-    "bank.history_import": "imported the history of {subject}",
-    "bank.rule_fired": "categorised a bank line with rule {subject}",
-    "bank.receipt_attached": "attached the receipt {subject} to its bank line",
-    "bank.retry": "retried failed bank lines",
-    "bank.link_matched": "linked {subject} to a Zoho bank account",
-    "bank.link_created": "created a Zoho bank account for {subject}",
-    "bank.link_chosen": "chose the Zoho bank account of {subject}",
-    "bank.link_lost": "lost the Zoho bank account of {subject}",
-    "bank.account_update": "changed the bank account {subject}",
-    "rule.save": "saved the bank rule {subject}",
-    "rule.move": "reordered the bank rules",
-    "rule.delete": "deleted the bank rule {subject}",
-    "supplier_rule.save": "saved the supplier rule {subject}",
-    "supplier_rule.delete": "deleted the supplier rule {subject}",
-    "supplier_rule.layout_learned": "learned where {subject} prints its values",
-    "zoho.connect": "connected Zoho Books ({subject})",
-    "zoho.reconnect": "reconnected Zoho Books",
-    "zoho.needs_reconnect": "found that Zoho Books needs reconnecting",
-    "zoho.disconnect": "disconnected Zoho Books",
-    "zoho.contact_create": "created the Zoho contact {subject}",
-    "qonto.connect": "connected Qonto",
-    "qonto.disconnect": "disconnected Qonto",
-    "qonto.broken": "found that Qonto refused the key",
-    "lists.refresh": "refreshed the Zoho lists of {subject}",
-    "lists.refresh_failed": "could not refresh the Zoho lists",
-    "lists.refresh_paused": "paused the list refresh",
-    "intake.rejected": "refused a file: {subject}",
-    "intake.folder_failed": "could not read the watched folder",
-    "intake.mail_failed": "could not read the mailbox",
-    "settings.update": "changed {subject}",
-    "user.create": "added the user {subject}",
-    "user.update": "changed the user {subject}",
-    "user.password_change": "changed their password",
-    "user.password_reset": "set a new password",
-    "user.password_reset_link": "made a password reset link for {subject}",
-    "match.accepted": "matched {subject} to a bank line",
-    "match.settled": "settled {subject} in Zoho Books",
-    "match.failed": "could not settle {subject} in Zoho Books",
-    "match.undone": "undid the match of {subject}",
-    "match.settings": "changed the match settings",
-    "intake.check_requested": "asked to check the {subject} now",
-    "match.no_receipt_needed": "marked {subject} as needing no receipt",
-    "match.receipt_needed": "put {subject} back among the lines missing a receipt",
-    "match.not_bank_payment": "marked {subject} as not paid from the bank",
-    "match.bank_payment": "put {subject} back among the documents not paid yet",
-    "match.alias_added": "added a bank label as a name of {subject}",
-    "match.alias_declined": "declined to add a bank label as a name of {subject}",
+    "document.add": _l("%(who)s added %(subject)s"),
+    "document.extract": _l("%(who)s read %(subject)s"),
+    "document.edit": _l("%(who)s edited %(subject)s"),
+    "document.rule_applied": _l("%(who)s applied a supplier rule to %(subject)s"),
+    "document.tax_decision": _l("%(who)s decided the tax of %(subject)s"),
+    "document.duplicate_flagged": _l("%(who)s flagged %(subject)s as a possible duplicate"),
+    "document.duplicate_cleared": _l("%(who)s cleared the duplicate warning of %(subject)s"),
+    "document.duplicate_decision": _l("%(who)s decided whether %(subject)s is a duplicate"),
+    "document.publish_requested": _l("%(who)s asked to publish documents"),
+    "document.publish": _l("%(who)s published %(subject)s to Zoho Books"),
+    "document.auto_publish_failed": _l("%(who)s could not publish %(subject)s automatically"),
+    "document.archive": _l("%(who)s archived documents"),
+    "bank.sync": _l("%(who)s synced the bank feed (%(subject)s)"),
+    "bank.sync_failed": _l("%(who)s could not sync the bank feed"),
+    "bank.sync_paused": _l("%(who)s paused the bank sync"),
+    "bank.history_requested": _l("%(who)s asked for the history of %(subject)s"),
+    "bank.history_import": _l("%(who)s imported the history of %(subject)s"),
+    "bank.rule_fired": _l("%(who)s categorised a bank line with rule %(subject)s"),
+    "bank.receipt_attached": _l("%(who)s attached the receipt %(subject)s to its bank line"),
+    "bank.retry": _l("%(who)s retried failed bank lines"),
+    "bank.link_matched": _l("%(who)s linked %(subject)s to a Zoho bank account"),
+    "bank.link_created": _l("%(who)s created a Zoho bank account for %(subject)s"),
+    "bank.link_chosen": _l("%(who)s chose the Zoho bank account of %(subject)s"),
+    "bank.link_lost": _l("%(who)s lost the Zoho bank account of %(subject)s"),
+    "bank.account_update": _l("%(who)s changed the bank account %(subject)s"),
+    "rule.save": _l("%(who)s saved the bank rule %(subject)s"),
+    "rule.move": _l("%(who)s reordered the bank rules"),
+    "rule.delete": _l("%(who)s deleted the bank rule %(subject)s"),
+    "supplier_rule.save": _l("%(who)s saved the supplier rule %(subject)s"),
+    "supplier_rule.delete": _l("%(who)s deleted the supplier rule %(subject)s"),
+    "supplier_rule.layout_learned": _l("%(who)s learned where %(subject)s prints its values"),
+    "zoho.connect": _l("%(who)s connected Zoho Books (%(subject)s)"),
+    "zoho.reconnect": _l("%(who)s reconnected Zoho Books"),
+    "zoho.needs_reconnect": _l("%(who)s found that Zoho Books needs reconnecting"),
+    "zoho.disconnect": _l("%(who)s disconnected Zoho Books"),
+    "zoho.contact_create": _l("%(who)s created the Zoho contact %(subject)s"),
+    "qonto.connect": _l("%(who)s connected Qonto"),
+    "qonto.disconnect": _l("%(who)s disconnected Qonto"),
+    "qonto.broken": _l("%(who)s found that Qonto refused the key"),
+    "lists.refresh": _l("%(who)s refreshed the Zoho lists of %(subject)s"),
+    "lists.refresh_failed": _l("%(who)s could not refresh the Zoho lists"),
+    "lists.refresh_paused": _l("%(who)s paused the list refresh"),
+    "intake.rejected": _l("%(who)s refused a file: %(subject)s"),
+    "intake.folder_failed": _l("%(who)s could not read the watched folder"),
+    "intake.mail_failed": _l("%(who)s could not read the mailbox"),
+    "settings.update": _l("%(who)s changed %(subject)s"),
+    "user.create": _l("%(who)s added the user %(subject)s"),
+    "user.update": _l("%(who)s changed the user %(subject)s"),
+    "user.password_change": _l("%(who)s changed their password"),
+    "user.password_reset": _l("%(who)s set a new password"),
+    "user.password_reset_link": _l("%(who)s made a password reset link for %(subject)s"),
+    "match.accepted": _l("%(who)s matched %(subject)s to a bank line"),
+    "match.settled": _l("%(who)s settled %(subject)s in Zoho Books"),
+    "match.failed": _l("%(who)s could not settle %(subject)s in Zoho Books"),
+    "match.undone": _l("%(who)s undid the match of %(subject)s"),
+    "match.settings": _l("%(who)s changed the match settings"),
+    "intake.check_requested": _l("%(who)s asked to check %(subject)s now"),
+    "match.no_receipt_needed": _l("%(who)s marked %(subject)s as needing no receipt"),
+    "match.receipt_needed": _l("%(who)s put %(subject)s back among the lines missing a "
+                               "receipt"),
+    "match.not_bank_payment": _l("%(who)s marked %(subject)s as not paid from the bank"),
+    "match.bank_payment": _l("%(who)s put %(subject)s back among the documents not paid yet"),
+    "match.alias_added": _l("%(who)s added a bank label as a name of %(subject)s"),
+    "match.alias_declined": _l("%(who)s declined to add a bank label as a name of "
+                               "%(subject)s"),
+}
+
+# Subjects that are our own words or codes, not names: said in the reader's language
+# (by action, then the subject as recorded). The CSV export keeps them as recorded.
+SUBJECT_WORDS = {
+    "bank.sync": {"schedule": _l("on schedule"), "follow-up": _l("follow-up run"),
+                  "user": _l("asked by a person"), "manual": _l("asked by a person")},
+    "intake.check_requested": {"folder": _l("the watched folder"),
+                               "mail": _l("the mailbox")},
+    "settings.update": {
+        "Connection settings": _l("the connection settings"),
+        "Daily bank sync time": _l("the daily bank sync time"),
+        "E-mail alerts": _l("the e-mail alerts"),
+        "Default taxes cleared (new organisation)": _l(
+            "the default taxes (cleared for a new organisation)"),
+    },
 }
 
 # Field names as people say them.
 LABELS = {
-    "supplier_name": "supplier", "supplier_vat": "VAT number", "supplier_iban": "IBAN",
-    "supplier_registration": "company number", "contact_id": "Zoho contact",
-    "number": "number", "issue_date": "date", "due_date": "due date", "currency": "currency",
-    "net_cents": "net amount", "tax_cents": "tax amount", "total_cents": "total",
-    "tax_id": "tax", "account_id": "category", "payment": "payment",
-    "paid_through_account_id": "paid from", "description": "description", "kind": "kind",
-    "document_type": "document type", "zoho_account_id": "Zoho account",
-    "default_cost_tax_id": "default tax for costs",
-    "default_sales_tax_id": "default tax for sales", "auto_publish": "auto-publishing",
-    "warn_new_supplier": "warning before a new supplier", "sync_time": "daily sync time",
-    "duplicate_of": "duplicate of", "included": "included", "role": "role",
-    "active": "active", "name": "name", "email": "e-mail",
+    "supplier_name": _l("supplier"), "supplier_vat": _l("VAT number"), "supplier_iban": "IBAN",
+    "supplier_registration": _l("company number"), "contact_id": _l("Zoho contact"),
+    "number": _l("number"), "issue_date": _l("date"), "due_date": _l("due date"),
+    "currency": _l("currency"), "net_cents": _l("net amount"),
+    "tax_cents": _l("tax amount"), "total_cents": _l("total"),
+    "tax_id": _l("tax"), "account_id": _l("category"), "payment": _l("payment"),
+    "paid_through_account_id": _l("paid from"), "description": _l("description"),
+    "kind": _l("kind"), "document_type": _l("document type"),
+    "zoho_account_id": _l("Zoho account"),
+    "default_cost_tax_id": _l("default tax for costs"),
+    "default_sales_tax_id": _l("default tax for sales"), "auto_publish": _l("auto-publishing"),
+    "warn_new_supplier": _l("warning before a new supplier"),
+    "sync_time": _l("daily sync time"), "duplicate_of": _l("duplicate of"),
+    "included": _l("included"), "role": _l("role"), "active": _l("active"),
+    "name": _l("name"), "email": _l("e-mail"), "aliases": _l("aliases"),
+    "version": _l("version"), "payment_terms_days": _l("payment terms (days)"),
+    "status": _l("status"), "fetched": _l("fetched"), "new": _l("new"),
+    "removed": _l("removed"), "items": _l("items"), "currencies": _l("currencies"),
+    "bank_accounts": _l("bank accounts"), "organization_id": _l("organisation id"),
+    "organization_name": _l("organisation"), "data_centre": _l("data centre"),
+    "pushed": _l("pushed to Zoho Books"), "categorised": _l("categorised"),
+    "receipts": _l("receipts attached"), "failed": _l("failed"),
+    "held_back": _l("held back"), "documents": _l("documents"), "lines": _l("bank lines"),
+    "alias": _l("alias"), "type": _l("type"), "method": _l("reading method"),
+    "warnings": _l("warnings"), "decision": _l("decision"), "match": _l("similar document"),
+    "from": _l("start of the period"), "to": _l("end of the period"), "login": _l("login"),
+    "accounts": _l("accounts"),
+    "settlement": _l("settlement"), "origin": _l("origin"), "line": _l("bank line"),
+}
+
+# Codes among the values, in words (by field, then the value as recorded).
+VALUE_WORDS = {
+    "payment": {"bill": _l("bill to pay"), "expense": _l("expense, already paid")},
+    "kind": {"cost": _l("cost"), "sale": _l("sale"), "sales": _l("sale"),
+             "expense": _l("expense"), "vendor_payment": _l("vendor payment"),
+             "match": _l("match with a published expense")},
+    "origin": {"person": _l("a person"), "auto": _l("auto-accept"),
+               "qonto_receipt": _l("a receipt attached in Qonto")},
+    "status": {"connected": _l("connected"), "disconnected": _l("disconnected")},
+}
+
+# Who acted, when it was not a person.
+ACTORS = {
+    "worker": _l("Bookbridge"), "system": _l("Bookbridge"),
+    "scheduler": _l("Bookbridge (schedule)"), "cli": _l("An admin (command line)"),
+    "qonto_receipt": _l("Bookbridge (Qonto receipt)"),
+    "auto": _l("Bookbridge (automatic match)"),
+    "folder": _l("Bookbridge (watched folder)"), "mail": _l("Bookbridge (mailbox)"),
+    "upload": _l("Bookbridge (upload)"),
 }
 
 # Which cached Zoho list names the ids under each key.
@@ -117,7 +180,6 @@ NAMED_BY = {
 }
 
 MAX_SHOWN = 8  # changes listed per event; the CSV export has them all
-EMPTY = "(empty)"
 
 # The page an audit link opens, by its kind: (model, endpoint, the argument taking the id).
 # People have no page of their own: a user opens the Users list at their row (admins only).
@@ -133,21 +195,21 @@ LINK_PAGES = {
 @dataclass
 class Change:
     label: str
-    before: str
+    before: str  # "" when there was no value
     after: str
-    # The change after its label, in words: ": 12" (nothing before it), " set to 94.80",
-    # " cleared (was 94.80)" or " from 94.00 to 94.80".
-    said: str = ""
+    # The whole change as shown, its label in bold: "<strong>total</strong>: 12",
+    # "… set to 94.80", "… cleared (was 94.80)" or "… from 94.00 to 94.80".
+    said: Markup = Markup("")
 
 
 @dataclass
 class Described:
     who: str
+    # The sentence as plain text, and as HTML (the subject linked to its page when it has
+    # one; names marked translate="no"; everything escaped).
     sentence: str
     changes: list[Change] = field(default_factory=list)
-    # The sentence in pieces, (text, href): the subject's piece carries its page's path
-    # when it has one, "" otherwise. The template escapes the text and the path.
-    parts: list[tuple[str, str]] = field(default_factory=list)
+    html: Markup = Markup("")
 
 
 def describe_page(events, *, show_users: bool = False) -> list[tuple[object, Described]]:
@@ -163,31 +225,58 @@ def describe_page(events, *, show_users: bool = False) -> list[tuple[object, Des
 
 def describe(event, names: dict | None = None, users: dict | None = None,
              links: dict | None = None) -> Described:
+    """The event in the reader's language (gettext: call it while a page is made)."""
     names = names or {}
-    who = _who(event, users or {})
-    subject = event.subject or "something"
+    who, who_is_data = _who(event, users or {})
     href = (links or {}).get((getattr(event, "link_kind", ""), getattr(event, "link_id", None)),
                              "")
+    subject, subject_is_data = _subject(event)
     phrase = PHRASES.get(event.action)
     if event.action == "document.archive" and event.subject:
-        phrase = "archived {subject}"  # one document, archived by the worker
+        phrase = _l("%(who)s archived %(subject)s")  # one document, archived by the worker
     if phrase is None:
-        phrase = f"did {event.action.replace('_', ' ').replace('.', ': ')} on {{subject}}"
+        phrase = _l("%(who)s did %(action)s on %(subject)s")
     changes = _changes(event.before, event.after, names)
+    values = {"who": (who, who_is_data, ""), "subject": (subject, subject_is_data, href),
+              "action": (event.action.replace("_", " ").replace(".", ": "), True, "")}
     if event.action == "document.edit" and len(changes) == 1:
         only = changes[0]
-        parts = [(f"{who} changed the {only.label} of ", ""), (subject, href),
-                 (f" from {only.before} to {only.after}", "")]
-        return _described(who, parts, [])
-    head, mark, tail = phrase.partition("{subject}")
-    parts = [(f"{who} {head}", ""), (subject, href), (tail, "")] if mark else [
-        (f"{who} {phrase}", "")]
-    return _described(who, parts, changes[:MAX_SHOWN])
+        phrase = _l("%(who)s changed the %(field)s of %(subject)s from %(before)s to "
+                    "%(after)s")
+        values.update({"field": (only.label, False, ""), "before": (only.before, True, ""),
+                       "after": (only.after, True, "")})
+        changes = []
+    return Described(who, _plain(phrase, values), changes[:MAX_SHOWN], _html(phrase, values))
 
 
-def _described(who: str, parts: list[tuple[str, str]], changes: list[Change]) -> Described:
-    parts = [(text, href) for text, href in parts if text]
-    return Described(who, "".join(text for text, _ in parts), changes, parts)
+def _plain(message, values: dict) -> str:
+    return str(message) % {name: text for name, (text, _, _) in values.items()}
+
+
+def _html(message, values: dict) -> Markup:
+    """The translated sentence with its values escaped; data in translate="no", the subject
+    linked to its page (the link outermost inside the data span)."""
+    shown = {}
+    for name, (text, is_data, href) in values.items():
+        piece = Markup('<a href="%s">%s</a>') % (href, text) if href else escape(text)
+        shown[name] = Markup('<span translate="no">%s</span>') % piece if is_data else piece
+    return escape(str(message)) % shown
+
+
+def _data(text: str) -> Markup:
+    return Markup('<span translate="no">%s</span>') % text
+
+
+def _subject(event) -> tuple[str, bool]:
+    """The subject, and whether it is data (a name) rather than our own words."""
+    words = SUBJECT_WORDS.get(event.action, {}).get(event.subject or "")
+    if words is not None:
+        return str(words), False
+    if not event.subject:
+        return _("something"), False
+    if i18n.is_stored(event.subject):
+        return i18n.in_words(event.subject), False
+    return event.subject, True
 
 
 def _links(events, show_users: bool) -> dict:
@@ -216,14 +305,14 @@ def safe_path(path: str) -> bool:
     return path.startswith("/") and not path.startswith(("//", "/\\"))
 
 
-def _who(event, users: dict) -> str:
+def _who(event, users: dict) -> tuple[str, bool]:
+    """Who acted, and whether that is data (a person's name or address)."""
     user = users.get(event.user_id)
     if user is not None:
-        return user.name or user.email
-    return {"worker": "Bookbridge", "scheduler": "Bookbridge (schedule)",
-            "system": "Bookbridge", "cli": "An admin (command line)",
-            "qonto_receipt": "Bookbridge (Qonto receipt)",
-            "auto": "Bookbridge (automatic match)"}.get(event.actor, event.actor)
+        return user.name or user.email, True
+    if event.actor in ACTORS:
+        return str(ACTORS[event.actor]), False
+    return event.actor, True
 
 
 def _changes(before, after, names: dict) -> list[Change]:
@@ -235,41 +324,64 @@ def _changes(before, after, names: dict) -> list[Change]:
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
-        shown_old, shown_new = _shown(key, old, names), _shown(key, new, names)
+        label = _label(key)
+        if _shown(key, old, names)[0] == _shown(key, new, names)[0] == "":
+            continue
+        (shown_old, old_is_data), (shown_new, new_is_data) = (
+            _shown(key, old, names), _shown(key, new, names))
+        values = {"field": Markup("<strong>%s</strong>") % label,
+                  "before": _data(shown_old) if old_is_data else shown_old,
+                  "after": _data(shown_new) if new_is_data else shown_new}
         if not had_before:
-            said = f": {shown_new}"  # a run's totals, a new row's values
-        elif shown_old == EMPTY:
-            said = f" set to {shown_new}"
-        elif shown_new == EMPTY:
-            said = f" cleared (was {shown_old})"
+            said = _("%(field)s: %(after)s")  # a run's totals, a new row's values
+        elif not shown_old:
+            said = _("%(field)s set to %(after)s")
+        elif not shown_new:
+            said = _("%(field)s cleared (was %(before)s)")
         else:
-            said = f" from {shown_old} to {shown_new}"
-        changes.append(Change(LABELS.get(key, key.replace("_", " ")), shown_old, shown_new,
-                              said))
+            said = _("%(field)s from %(before)s to %(after)s")
+        if not shown_new and not had_before:
+            values["after"] = _("(empty)")
+        changes.append(Change(label, shown_old, shown_new, escape(said) % values))
     return changes
 
 
-def _shown(key: str, value, names: dict) -> str:
-    """A value as a bookkeeper reads it: amounts in units, names for Zoho ids."""
+def _label(key: str) -> str:
+    label = LABELS.get(key)
+    return str(label) if label is not None else key.replace("_", " ")
+
+
+def _shown(key: str, value, names: dict) -> tuple[str, bool]:
+    """A value as a bookkeeper reads it, in the reader's language: amounts in units, names
+    for Zoho ids, dates by the locale; "" for no value. Second: whether it is data (a name,
+    text someone wrote) rather than our words, numbers or dates."""
     if value is None or value == "" or value == []:
-        return EMPTY
+        return "", False
+    if i18n.is_stored(value):  # one of our messages (a reason, a warning): in words
+        return i18n.in_words(value), False
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return (_("yes") if value else _("no")), False
     if key.endswith("_cents") and isinstance(value, int):
-        return f"{value / 100:,.2f}"
+        return i18n.money(value), False
+    if key == "role" and value in {role.value for role in Role}:
+        return Role(value).label.lower(), False
+    if isinstance(value, str) and value in VALUE_WORDS.get(key, {}):
+        return str(VALUE_WORDS[key][value]), False
     if key in NAMED_BY and isinstance(value, str):
-        return names.get((NAMED_BY[key], value), value)
+        return names.get((NAMED_BY[key], value), value), True
     if isinstance(value, list):
-        return ", ".join(_shown("", item, names) for item in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{LABELS.get(k, k.replace('_', ' '))}: {_shown(k, v, names)}"
-                         for k, v in value.items())
+        return ", ".join(_shown("", item, names)[0] or _("(empty)") for item in value), True
+    if isinstance(value, dict):  # our labels, with the values in words
+        return "; ".join(_("%(field)s: %(value)s", field=_label(k),
+                           value=_shown(k, v, names)[0] or _("(empty)"))
+                         for k, v in value.items()), False
+    if isinstance(value, int | float):
+        return i18n.number(value), False
     if isinstance(value, str) and len(value) == 10 and value[4:5] == "-":
-        try:
-            return datetime.date.fromisoformat(value).strftime("%d %b %Y")
-        except ValueError:
-            pass
-    return str(value)
+        shown = i18n.day(value)
+        if shown != value:
+            return shown, False
+    return str(value), True
 
 
 def _zoho_names(events) -> dict:

@@ -7,6 +7,9 @@ again. The open problem is a database row with a unique key, shared by web and w
 two processes never both mail it. Opening a problem never breaks its caller: the mail is
 sent by a queued task (jobs.alerts) with retries.
 
+An alert's subject and body are stored messages (services.i18n): each admin gets the mail
+in their own language (services.i18n.language_of), written when it is sent.
+
 Intake rejects are events, not a state that clears: they are grouped per source (the
 watched folder, the mailbox) and per day in the installation's time zone, so a scanner
 that keeps producing bad files costs at most one mail a day per source.
@@ -16,10 +19,13 @@ import datetime
 import logging
 from urllib.parse import urlsplit
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from models import Alert, AlertSettings, AuditEvent, Role, SyncRun, User, db, utcnow
-from services import audit, bank_schedule, mail, zoho_quota
+from services import audit, bank_schedule, i18n, mail, zoho_quota
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +35,11 @@ QUOTA_RESERVE = "quota_reserve"
 INTAKE_REJECTED = "intake_rejected"
 # Each kind with how the settings page names it.
 KINDS = {
-    RECONNECT: "A connection needs reconnecting (Zoho Books or Qonto)",
-    SYNC_FAILING: "The bank sync failed twice in a row",
-    QUOTA_RESERVE: "Zoho's daily quota reserve is reached (long imports pause)",
-    INTAKE_REJECTED: "The watched folder or the mailbox refused files (one mail a day each)",
+    RECONNECT: _l("A connection needs reconnecting (Zoho Books or Qonto)"),
+    SYNC_FAILING: _l("The bank sync failed twice in a row"),
+    QUOTA_RESERVE: _l("Zoho's daily quota reserve is reached (long imports pause)"),
+    INTAKE_REJECTED: _l("The watched folder or the mailbox refused files (one mail a day "
+                        "each)"),
 }
 # Pages the mails link to. Mails are written in the worker, where there is no Flask app
 # to build URLs; tests/test_alerts.py follows each link to prove it opens its page.
@@ -54,7 +61,8 @@ LEFT_BEHIND_AFTER = datetime.timedelta(minutes=10)
 def raise_problem(kind: str, key: str, subject: str, body: str, path: str = "") -> Alert | None:
     """Open the problem (kind, key) and queue its mail; None when it is already open.
 
-    `body` is plain text saying what happened and what to do; `path` is the page to open
+    `subject` and `body` are stored messages (services.i18n), written in each admin's
+    language when mailed; `body` says what happened and what to do; `path` is the page to open
     ("/connections/"), made absolute with BOOKBRIDGE_PUBLIC_URL when the mail is sent.
     Never raises: a failure here is logged and the caller carries on.
     """
@@ -107,12 +115,15 @@ def connection_needs_reconnect(service: str, reason: str) -> None:
     """Zoho Books or Qonto refused the saved authorisation: an admin must connect again."""
     name = SERVICE_NAMES[service]
     raise_problem(
-        RECONNECT, service, f"Bookbridge: {name} needs reconnecting",
-        f"{name} refused the authorisation Bookbridge keeps, so Bookbridge has stopped "
-        f"talking to {name}: the daily bank sync and publishing wait.\n\n"
-        f"Reason: {reason}\n\n"
-        f"What to do: sign in as an admin, open Connections and connect {name} again. "
-        "Nothing local was deleted; work resumes where it stopped.",
+        RECONNECT, service, stored_message("Bookbridge: %(service)s needs reconnecting",
+                                           service=name),
+        stored_message(
+            "%(service)s refused the authorisation Bookbridge keeps, so Bookbridge has "
+            "stopped talking to %(service)s: the daily bank sync and publishing wait.\n\n"
+            "Reason: %(reason)s\n\n"
+            "What to do: sign in as an admin, open Connections and connect %(service)s "
+            "again. Nothing local was deleted; work resumes where it stopped.",
+            service=name, reason=reason),
         path=CONNECTIONS_PAGE)
 
 
@@ -136,13 +147,16 @@ def after_bank_sync() -> None:
         close_problem(SYNC_FAILING, "bank")
     elif len(last_two) == 2 and last_two[1].status == "failed":
         raise_problem(
-            SYNC_FAILING, "bank", "Bookbridge: the bank sync failed twice in a row",
-            "The last two bank syncs (Qonto to Zoho Books) failed, so new bank lines are "
-            "not reaching Zoho Books.\n\n"
-            f"Last reason: {last_two[0].error or 'not recorded'}\n\n"
-            "What to do: open the Bank feed page, read the reason of each run, fix it (often "
-            "a connection to renew or a Zoho account to choose) and click Sync now. Nothing "
-            "was lost: the next sync carries on where it stopped.",
+            SYNC_FAILING, "bank",
+            stored_message("Bookbridge: the bank sync failed twice in a row"),
+            stored_message(
+                "The last two bank syncs (Qonto to Zoho Books) failed, so new bank lines are "
+                "not reaching Zoho Books.\n\n"
+                "Last reason: %(reason)s\n\n"
+                "What to do: open the Bank feed page, read the reason of each run, fix it "
+                "(often a connection to renew or a Zoho account to choose) and click Sync now. "
+                "Nothing was lost: the next sync carries on where it stopped.",
+                reason=last_two[0].error or stored_message("not recorded")),
             path=BANK_HISTORY_PAGE)
 
 
@@ -152,13 +166,16 @@ def quota_reserve_reached(organization_id: str, pause) -> None:
     previous problem closes and this one mails."""
     close_problem(QUOTA_RESERVE, organization_id)
     raise_problem(
-        QUOTA_RESERVE, organization_id, "Bookbridge: Zoho's daily quota reserve is reached",
-        f"{pause.message()}\n\nLong imports (the bank sync and its history, the list "
-        "refresh) stop spending Zoho's daily API calls so that people can still publish "
-        "documents today. Nothing was lost: they resume by themselves after Zoho's daily "
-        "reset, where they stopped.\n\nWhat to do: nothing, unless this happens every "
-        "day; then spread the history import over several days, or raise the Zoho Books "
-        "plan (its daily cap grows with it). The Connections page shows the quota left.",
+        QUOTA_RESERVE, organization_id,
+        stored_message("Bookbridge: Zoho's daily quota reserve is reached"),
+        stored_message(
+            "Paused: %(pause)s\n\nLong imports (the bank sync and its history, the list "
+            "refresh) stop spending Zoho's daily API calls so that people can still publish "
+            "documents today. Nothing was lost: they resume by themselves after Zoho's daily "
+            "reset, where they stopped.\n\nWhat to do: nothing, unless this happens every "
+            "day; then spread the history import over several days, or raise the Zoho Books "
+            "plan (its daily cap grows with it). The Connections page shows the quota left.",
+            pause=pause.message()),
         path=CONNECTIONS_PAGE)
 
 
@@ -187,17 +204,37 @@ def files_rejected(config, source: str) -> None:
     except Exception:
         log.exception("the intake alert could not read the rejects")
         return
-    where = ("the watched folder" if source == "folder" else "the mailbox")
-    listed = "\n".join(f"- {event.subject}: {event.detail}" for event in rejects)
-    kept = ("They were moved to the rejected/ folder of the inbox, each with a .reason.txt."
-            if source == "folder" else "The mails were marked read and left in the mailbox.")
-    raise_problem(
-        INTAKE_REJECTED, key, f"Bookbridge: {where} refused files",
-        f"Bookbridge refused files that arrived through {where}:\n\n{listed}\n\n{kept} "
-        "What to do: check what the scanner or the sender produces, then upload the right "
-        "file by hand or drop it again. Files refused later today are not mailed again; the "
-        "Activity page lists them all.",
-        path=ACTIVITY_PAGE)
+    listed = _listing(rejects)
+    if source == "folder":
+        subject = stored_message("Bookbridge: the watched folder refused files")
+        body = stored_message(
+            "Bookbridge refused files that arrived through the watched folder:\n\n"
+            "%(files)s\n\nThey were moved to the rejected/ folder of the inbox, each with a "
+            ".reason.txt. What to do: check what the scanner or the sender produces, then "
+            "upload the right file by hand or drop it again. Files refused later today are not "
+            "mailed again; the Activity page lists them all.", files=listed)
+    else:
+        subject = stored_message("Bookbridge: the mailbox refused files")
+        body = stored_message(
+            "Bookbridge refused files that arrived through the mailbox:\n\n%(files)s\n\n"
+            "The mails were marked read and left in the mailbox. What to do: check what the "
+            "scanner or the sender produces, then upload the right file by hand or drop it "
+            "again. Files refused later today are not mailed again; the Activity page lists "
+            "them all.", files=listed)
+    raise_problem(INTAKE_REJECTED, key, subject, body, path=ACTIVITY_PAGE)
+
+
+def _listing(rejects) -> str:
+    """"- scan.pdf: why" per refused file, each reason read in the mail's language.
+
+    A stored message whose text is only the list's layout ("- ", ": ", line breaks: the same
+    in every language), so each reason, itself a stored message, is translated in place."""
+    layout = "\n".join(f"- %(file{index})s: %(reason{index})s" for index in range(len(rejects)))
+    values = {}
+    for index, event in enumerate(rejects):
+        values[f"file{index}"] = event.subject
+        values[f"reason{index}"] = event.detail
+    return stored_message(layout, **values) if rejects else ""
 
 
 # -- which kinds are on ------------------------------------------------------------------------
@@ -239,10 +276,20 @@ def recent(limit: int = 10):
 
 def recipients() -> list[str]:
     """Every active admin with an e-mail address."""
-    query = (User.select(User.email)
-             .where(User.role == Role.ADMIN, User.active, User.email != "")
-             .order_by(User.id))
-    return [user.email for user in query]
+    return [user.email for user in _recipient_users()]
+
+
+def _recipient_users() -> list[User]:
+    return list(User.select().where(User.role == Role.ADMIN, User.active, User.email != "")
+                .order_by(User.id))
+
+
+def _by_language(users: list[User]) -> dict[str, list[str]]:
+    """The recipients' addresses grouped by the language each reads (one mail per group)."""
+    groups: dict[str, list[str]] = {}
+    for user in users:
+        groups.setdefault(i18n.language_of(user), []).append(user.email)
+    return groups
 
 
 def public_url(config) -> str:
@@ -256,16 +303,18 @@ def public_url(config) -> str:
 
 def link(config, path: str) -> str:
     base = public_url(config)
-    return f"{base}{path}" if base else f"{path} on your Bookbridge"
+    return f"{base}{path}" if base else gettext("%(path)s on your Bookbridge", path=path)
 
 
 def mail_text(config, alert: Alert) -> str:
-    text = alert.body
+    """The mail of an alert, in the language in force (`i18n.in_language`)."""
+    text = i18n.in_words(alert.body)
     if alert.path:
-        text += f"\n\nOpen: {link(config, alert.path)}"
-    return (f"{text}\n\n-- \nBookbridge sends one mail when a problem starts, none while it "
-            "lasts. Admins turn each kind of alert off under Connections, Settings, E-mail "
-            f"alerts: {link(config, SETTINGS_PAGE)}\n")
+        text += "\n\n" + gettext("Open: %(link)s", link=link(config, alert.path))
+    return text + "\n\n-- \n" + gettext(
+        "Bookbridge sends one mail when a problem starts, none while it lasts. Admins turn "
+        "each kind of alert off under Connections, Settings, E-mail alerts: %(link)s",
+        link=link(config, SETTINGS_PAGE)) + "\n"
 
 
 class NotSentYet(Exception):
@@ -284,14 +333,22 @@ def deliver(config, alert_id: int) -> str:
     if alert is None:
         return "skipped"
     if alert.closed_at is not None:
-        return _finish(alert, "closed", error="The problem cleared before the mail went out.")
+        return _finish(alert, "closed", error=stored_message(
+            "The problem cleared before the mail went out."))
     if not mail.is_configured(config):
-        return _finish(alert, "no_smtp", error="No mail server is set (BOOKBRIDGE_SMTP_HOST).")
-    to = recipients()
+        return _finish(alert, "no_smtp", error=stored_message(
+            "No mail server is set (BOOKBRIDGE_SMTP_HOST)."))
+    users = _recipient_users()
+    to = [user.email for user in users]
     if not to:
-        return _finish(alert, "failed", error="No active admin has an e-mail address.")
+        return _finish(alert, "failed", error=stored_message(
+            "No active admin has an e-mail address."))
     try:
-        mail.send(config, to, alert.subject, mail_text(config, alert))
+        with i18n.writing_outside_requests(config):
+            for language, addresses in _by_language(users).items():
+                with i18n.in_language(language):
+                    mail.send(config, addresses, i18n.in_words(alert.subject),
+                              mail_text(config, alert))
     except mail.MailError as error:
         attempts = alert.attempts + 1
         gave_up = attempts >= MAX_ATTEMPTS
@@ -336,11 +393,15 @@ def _finish(alert: Alert, state: str, **fields) -> str:
 
 def send_test(config) -> list[str]:
     """Send a test mail to every admin now; returns the addresses or raises MailError."""
-    to = recipients()
-    if not to:
-        raise mail.MailError("No active admin has an e-mail address.")
-    mail.send(config, to, "Bookbridge: test e-mail",
-              "This is a test from Bookbridge: e-mail alerts reach you.\n\n"
-              f"Settings: {link(config, SETTINGS_PAGE)}\n")
-    log.info("test mail sent to %s admin(s)", len(to))
-    return to
+    users = _recipient_users()
+    if not users:
+        raise mail.MailError(stored_message("No active admin has an e-mail address."))
+    with i18n.writing_outside_requests(config):
+        for language, addresses in _by_language(users).items():
+            with i18n.in_language(language):
+                mail.send(config, addresses, gettext("Bookbridge: test e-mail"),
+                          gettext("This is a test from Bookbridge: e-mail alerts reach you.")
+                          + "\n\n" + gettext("Settings: %(link)s",
+                                               link=link(config, SETTINGS_PAGE)) + "\n")
+    log.info("test mail sent to %s admin(s)", len(users))
+    return [user.email for user in users]

@@ -28,9 +28,11 @@ from services import (
     document_store,
     matching,
     publishing,
+    qonto,
     settlement,
 )
 from services.bank_lines import money, statement_line
+from services.i18n import stored_message, stored_plural_message
 
 # Bounds per account and run, so a first sync of years of history spreads its
 # categorisations over a few runs instead of spending a day's API budget at once.
@@ -123,7 +125,9 @@ class FollowUp:
                     break
         if not chosen:
             return
-        self.sync.say(self.account, f"categorising {len(chosen)} lines by rule")
+        self.sync.say(self.account, stored_plural_message("categorising %(num)s line by rule",
+                                                          "categorising %(num)s lines by rule",
+                                                          len(chosen)))
         self.locate([line for line, _ in chosen], "Uncategorized")
         for line, rule in chosen:
             if line.zoho_transaction_id and line.zoho_status == "uncategorized":
@@ -136,8 +140,9 @@ class FollowUp:
                 self.zoho.post(path, json=body)
         except (ZohoValidationError, ZohoNotFound) as error:
             self.sync.fail_line(self.account, line, "categorise",
-                                f"Rule '{rule.name}' could not categorise this line: "
-                                f"{error.user_message}")
+                                stored_message("Rule “%(rule)s” could not categorise this line: "
+                                               "%(reason)s", rule=rule.name,
+                                               reason=error.user_message))
             return
         line.zoho_status = "categorized"
         line.categorized_by = rule
@@ -178,7 +183,9 @@ class FollowUp:
         lines = self.lines_with_missing_receipts(as_documents)
         if not lines:
             return
-        self.sync.say(self.account, f"checking {len(lines)} lines with receipts")
+        self.sync.say(self.account, stored_plural_message("checking %(num)s line with receipts",
+                                                          "checking %(num)s lines with receipts",
+                                                          len(lines)))
         # Only categorised lines take receipts: list just those, which stays cheap however
         # many lines wait for a category.
         self.locate([line for line in lines if line.zoho_status != "categorized"],
@@ -233,11 +240,13 @@ class FollowUp:
                 self.zoho.post_file(f"/banktransactions/{line.zoho_transaction_id}/attachment",
                                     "attachment", name, content, content_type)
         except (ZohoValidationError, ZohoNotFound, QontoNotFound) as error:
-            upload.state, upload.error = "failed", error.user_message
+            why = qonto.reason(error) if isinstance(error, QontoNotFound) else error.user_message
+            upload.state, upload.error = "failed", why
             upload.save()
             self.sync.fail_line(self.account, line, "receipt",
-                                f"Receipt {upload.file_name or attachment_id}: "
-                                f"{error.user_message}")
+                                stored_message("Receipt %(file)s: %(reason)s",
+                                               file=upload.file_name or attachment_id,
+                                               reason=why))
             return None
         self.mark_done(upload)
         return None
@@ -295,7 +304,9 @@ class FollowUp:
         waiting = self.lines_with_unread_receipts()
         if not waiting:
             return
-        self.sync.say(self.account, f"reading {len(waiting)} receipts attached in Qonto")
+        self.sync.say(self.account, stored_plural_message(
+            "reading %(num)s receipt attached in Qonto",
+            "reading %(num)s receipts attached in Qonto", len(waiting)))
         created = 0
         for line, attachment_id in waiting:
             created += self.receipt_to_document(line, attachment_id)
@@ -339,12 +350,14 @@ class FollowUp:
                 document.save(only=[Document.qonto_attachment_id])
                 settlement.store_qonto_receipt(line, document)
         except document_store.Rejected as rejected:
-            self.sync.fail_line(self.account, line, "receipt", f"Receipt {attachment_id}: "
-                                f"{rejected}")
+            self.sync.fail_line(self.account, line, "receipt",
+                                stored_message("Receipt %(file)s: %(reason)s", file=attachment_id,
+                                               reason=str(rejected)))
             return 0
         except (QontoNotFound, QontoError) as error:
             self.sync.fail_line(self.account, line, "receipt",
-                                f"Receipt {attachment_id}: {error.user_message}")
+                                stored_message("Receipt %(file)s: %(reason)s", file=attachment_id,
+                                               reason=qonto.reason(error)))
             return 0
         except settlement.SettlementProblem:
             return 0  # matched by a person meanwhile: the file stays in Qonto
@@ -371,7 +384,9 @@ class FollowUp:
             BankTransaction.push_state == PushState.PUSHED).limit(MAX_SETTLEMENTS_PER_RUN))
         if not waiting:
             return
-        self.sync.say(self.account, f"settling {len(waiting)} matched lines")
+        self.sync.say(self.account, stored_plural_message("settling %(num)s matched line",
+                                                          "settling %(num)s matched lines",
+                                                          len(waiting)))
         lines = [row.line for row in waiting]
         self.locate([line for line in lines if not line.zoho_transaction_id])
         for row in waiting:
@@ -379,9 +394,9 @@ class FollowUp:
                 with self.sync.writing():
                     settlement.settle(self.sync.config, row.id, client=self.zoho)
             except publishing.NewSupplierNeedsConfirmation as ask:
-                settlement.wait_for_person(row.id, f"Zoho Books would get a new supplier, "
-                                                   f"{ask.name}. Publish the receipt by hand "
-                                                   "to confirm it; the line is settled with it.")
+                settlement.wait_for_person(row.id, stored_message(
+                    "Zoho Books would get a new supplier, %(supplier)s. Publish the receipt by "
+                    "hand to confirm it; the line is settled with it.", supplier=ask.name))
             except (settlement.SettlementProblem, ZohoValidationError, ZohoNotFound) as problem:
                 # Left as it was: the minute's safety net (jobs.matching) tries again.
                 self.sync.fail_line(self.account, row.line, "match", problem.user_message)

@@ -9,6 +9,7 @@ so renaming the account in Zoho later creates no duplicate.
 from integrations.zoho_books import ZohoNotFound
 from models import QontoAccount, ZohoConnection
 from services import audit, lists
+from services.i18n import stored_message
 
 BANK_NAME = "Qonto"
 
@@ -54,8 +55,9 @@ def _find_match(zoho, account: QontoAccount) -> dict | None:
 
 def _forget_deleted_link(account: QontoAccount) -> None:
     previous = account.zoho_account_name or account.zoho_account_id
-    account.link_problem = (f"The Zoho Books account '{previous}' this Qonto account was linked "
-                            "to no longer exists; Bookbridge matched or created another.")
+    account.link_problem = stored_message(
+        "The Zoho Books account “%(account)s” this Qonto account was linked to no longer "
+        "exists; Bookbridge matched or created another.", account=previous)
     audit.record("bank.link_lost", actor="worker", subject=account.name,
                  before={"zoho_account_id": account.zoho_account_id}, detail=account.link_problem)
     account.zoho_account_id = None

@@ -5,13 +5,19 @@ import re
 from collections.abc import Callable
 
 import re2
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from models import BankTransaction, CategorisationRule, db, utcnow
 from services import audit, text_limits
+from services.i18n import stored_message
 
-TEXT_FIELDS = {"label": "Label", "counterparty": "Counterparty", "reference": "Reference",
-               "note": "Note"}
-OPERATORS = {"contains": "contains", "equals": "equals", "matches": "matches (regular expression)"}
+# The fields and operators a rule can use, with what the form calls them (the keys are what
+# is stored and matched: never translated).
+TEXT_FIELDS = {"label": _l("Label"), "counterparty": _l("Counterparty"),
+               "reference": _l("Reference"), "note": _l("Note")}
+OPERATORS = {"contains": _l("contains"), "equals": _l("equals"),
+             "matches": _l("matches (regular expression)")}
 PREVIEW_WINDOW = 500
 MAX_PATTERN_LENGTH = 300
 # RE2 runs in time linear in the text, so a pattern like (.+)+# cannot freeze the sync or
@@ -44,7 +50,8 @@ def _pattern_options():
 def compiled_pattern(pattern: str):
     """The pattern compiled for RE2 (linear time, case-insensitive), or PatternError."""
     if len(pattern) > MAX_PATTERN_LENGTH:
-        raise PatternError(f"it is longer than {MAX_PATTERN_LENGTH} characters.")
+        raise PatternError(stored_message("it is longer than %(limit)s characters.",
+                                          limit=MAX_PATTERN_LENGTH))
     try:
         return re2.compile(pattern, _pattern_options())
     except re2.error as error:
@@ -55,15 +62,16 @@ def _why_refused(pattern: str, error: Exception) -> str:
     detail = error.args[0] if error.args else ""
     detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
     if re.search(r"\\[1-9]|\\k<|\(\?P=", pattern):
-        return ("it refers back to an earlier group (like \\1), which rules cannot do; "
-                "write the text out instead.")
+        return stored_message("it refers back to an earlier group (like \\1), which rules "
+                              "cannot do; write the text out instead.")
     if re.search(r"\(\?<?[=!]", pattern):
-        return ("it looks ahead or behind ((?=...), (?!...), (?<=...)), which rules cannot "
-                "do; use a second condition instead.")
+        return stored_message("it looks ahead or behind ((?=...), (?!...), (?<=...)), which "
+                              "rules cannot do; use a second condition instead.")
     if "repetition" in detail or "too large" in detail or "pattern too" in detail:
-        return ("it repeats too much ({n} counts above 1000, or nested counts) to run "
-                "quickly; make it simpler.")
-    return f"it is not a valid regular expression ({detail})."
+        return stored_message("it repeats too much ({n} counts above 1000, or nested counts) "
+                              "to run quickly; make it simpler.")
+    # RE2's own words stay as RE2 wrote them.
+    return stored_message("it is not a valid regular expression (%(detail)s).", detail=detail)
 
 
 def pattern_problem(pattern: str) -> str:
@@ -217,14 +225,14 @@ def preview_lines(fields: dict, limit: int = 20) -> tuple[list, int, int]:
 
 def validate(fields: dict) -> None:
     if not fields.get("name"):
-        raise RuleError("Give the rule a name.")
+        raise RuleError(stored_message("Give the rule a name."))
     too_long = (
-        text_limits.problem("The name", fields["name"], text_limits.RULE_NAME)
-        or text_limits.problem("The operation type", fields.get("operation_type", ""),
+        text_limits.problem(_("The name"), fields["name"], text_limits.RULE_NAME)
+        or text_limits.problem(_("The operation type"), fields.get("operation_type", ""),
                                text_limits.CODE)
-        or text_limits.problem("The Qonto category", fields.get("qonto_category", ""),
+        or text_limits.problem(_("The Qonto category"), fields.get("qonto_category", ""),
                                text_limits.CODE)
-        or next((text_limits.problem("A condition's text", condition["value"],
+        or next((text_limits.problem(_("A condition’s text"), condition["value"],
                                      text_limits.CONDITION)
                  for condition in fields.get("conditions", [])
                  # a pattern's length is judged with the pattern, below
@@ -233,18 +241,19 @@ def validate(fields: dict) -> None:
     if too_long:
         raise RuleError(too_long)
     if not fields.get("zoho_account_id"):
-        raise RuleError("Choose the Zoho Books account the lines go to.")
+        raise RuleError(stored_message("Choose the Zoho Books account the lines go to."))
     for condition in fields.get("conditions", []):
         if condition["field"] not in TEXT_FIELDS or condition["op"] not in OPERATORS:
-            raise RuleError("Unknown condition.")
+            raise RuleError(stored_message("Unknown condition."))
         if condition["op"] == "matches":
             problem = pattern_problem(condition["value"])
             if problem:
-                raise RuleError(f"The pattern '{condition['value']}' cannot be used: "
-                                f"{problem}")
+                raise RuleError(stored_message("The pattern “%(pattern)s” cannot be used: "
+                                               "%(problem)s", pattern=condition["value"],
+                                               problem=problem))
     low, high = fields.get("amount_min_cents"), fields.get("amount_max_cents")
     if low is not None and high is not None and low > high:
-        raise RuleError("The minimum amount is above the maximum.")
+        raise RuleError(stored_message("The minimum amount is above the maximum."))
 
 
 def save(user, fields: dict, rule: CategorisationRule | None = None) -> CategorisationRule:

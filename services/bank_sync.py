@@ -48,6 +48,7 @@ from services import (
     zoho_quota,
 )
 from services.bank_lines import marker_of, next_push_state, row_fields, statement_line
+from services.i18n import date_value, stored_message, stored_plural_message
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,8 @@ def request(trigger: str, user=None, history_start: datetime.date | None = None)
 def want_history(start: datetime.date) -> None:
     """Ask for the completed transactions since `start` on every included account."""
     if start < EARLIEST_HISTORY_START:
-        raise qonto.BankError(f"Pick a history start from "
-                              f"{EARLIEST_HISTORY_START:%d %b %Y} on.")
+        raise qonto.BankError(stored_message("Pick a history start from %(day)s on.",
+                                             day=date_value(EARLIEST_HISTORY_START)))
     for account in QontoAccount.select().where(QontoAccount.included):
         if account.history_start and start >= account.history_start:
             continue  # already fed from that date
@@ -149,36 +150,48 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
         _pause(job, sync_run,
                zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config)))
     except QontoAuthError:
-        reason = ("Qonto refused the secret key (it was revoked or changed). The daily sync is "
-                  "stopped: an admin must connect Qonto again with the new key.")
+        reason = stored_message("Qonto refused the secret key (it was revoked or changed). The "
+                                "daily sync is stopped: an admin must connect Qonto again with "
+                                "the new key.")
         qonto.mark_broken(reason)
         _end(job, sync_run, reason)
     except (TokenRevoked, zoho.ConnectError, qonto.BankError) as error:
-        _end(job, sync_run, getattr(error, "user_message", None) or str(error))
+        _end(job, sync_run, _reason(error))
     except (ZohoUnavailable, RefreshThrottled, QontoUnavailable, QontoRateLimited) as error:
-        reason = f"{error.user_message} Nothing was lost: the sync resumes where it stopped."
+        reason = stored_message("%(reason)s Nothing was lost: the sync resumes where it stopped.",
+                                reason=_reason(error))
         _end(job, sync_run, reason, retrying=retries_left > 0)
         if retries_left > 0:
             raise TryAgainLater(reason) from error
     except TaskLockedException as error:
-        reason = ("Another job kept Zoho Books busy for minutes (a list refresh or a bulk "
-                  "publish). Nothing was lost: the sync resumes where it stopped.")
+        reason = stored_message("Another job kept Zoho Books busy for minutes (a list refresh "
+                                "or a bulk publish). Nothing was lost: the sync resumes where it "
+                                "stopped.")
         _end(job, sync_run, reason, retrying=retries_left > 0)
         if retries_left > 0:
             raise TryAgainLater(reason) from error
     except (ZohoApiError, ZohoAuthError, QontoError) as error:
-        _end(job, sync_run, error.user_message)
+        _end(job, sync_run, _reason(error))
     else:
         _succeed(config, job, sync_run)
     finally:
         _schedule_next(config)
 
 
+def _reason(error: Exception) -> str:
+    """What an error means for the admin: Qonto's as a stored message (services.qonto), Zoho's
+    as services.zoho words it, else the error's own (stored) message."""
+    if isinstance(error, QontoError):
+        return qonto.reason(error)
+    return getattr(error, "user_message", None) or str(error)
+
+
 def _settle_interrupted_runs(job: Job) -> None:
     """Runs left "running" by a worker that died: say so, since this run carries them on."""
     (SyncRun.update(status="interrupted", finished_at=utcnow(),
-                    error="The worker stopped during this run (killed or restarted). "
-                          "Nothing was lost: the next run carried on from where it stopped.")
+                    error=stored_message("The worker stopped during this run (killed or "
+                                         "restarted). Nothing was lost: the next run carried on "
+                                         "from where it stopped."))
      .where(SyncRun.status.in_(["running", "retrying"]), SyncRun.job != job).execute())
 
 
@@ -186,13 +199,14 @@ def crashed(job_id: int) -> None:
     job = Job.get_by_id(job_id)
     run_row = SyncRun.select().where(SyncRun.job == job).order_by(SyncRun.id.desc()).first()
     if job.is_active:
-        _end(job, run_row, "An unexpected error stopped the sync. Nothing was lost; the next "
-                           "sync carries on, and the worker log has the details.")
+        _end(job, run_row, stored_message("An unexpected error stopped the sync. Nothing was "
+                                          "lost; the next sync carries on, and the worker log "
+                                          "has the details."))
 
 
 def _end(job, sync_run, reason: str, retrying: bool = False) -> None:
     if retrying:
-        jobs.waiting(job, reason + " Trying again in a minute.")
+        jobs.waiting(job, stored_message("%(reason)s Trying again in a minute.", reason=reason))
     else:
         jobs.fail(job, reason)
     if sync_run is not None:
@@ -225,25 +239,39 @@ def _succeed(config, job, sync_run) -> None:
     sync_run.finished_at = utcnow()
     sync_run.save()
     QontoConnection.update(last_sync_at=utcnow()).execute()
-    message = (f"Sync complete: {totals['fetched']} fetched, {totals['new']} new, "
-               f"{totals['pushed']} pushed to Zoho Books, {totals['categorised']} categorised, "
-               f"{totals['receipts']} receipts attached")
+    counts = {name: totals[name] for name in ("fetched", "new", "pushed", "categorised",
+                                              "receipts", "failed")}
     if totals["failed"]:
-        message += f", {totals['failed']} failed (see the sync history)"
-    message += "."
-    notes = []
+        done = stored_message("%(fetched)s fetched, %(new)s new, %(pushed)s pushed to Zoho Books, "
+                              "%(categorised)s categorised, %(receipts)s receipts attached, "
+                              "%(failed)s failed (see the sync history).", **counts)
+    else:
+        done = stored_message("%(fetched)s fetched, %(new)s new, %(pushed)s pushed to Zoho Books, "
+                              "%(categorised)s categorised, %(receipts)s receipts attached.",
+                              **counts)
     held = totals["held_back"]
-    if held:
-        notes.append(f"{held} line{'s wait' if held != 1 else ' waits'} for Zoho Books to "
-                     "finish an earlier import before anything is sent again")
+    held_back = stored_plural_message(
+        "%(num)s line waits for Zoho Books to finish an earlier import before anything is "
+        "sent again.",
+        "%(num)s lines wait for Zoho Books to finish an earlier import before anything is "
+        "sent again.", held) if held else ""
     follow_up = _book_follow_up(config)
+    at = ""
     if follow_up:
         local = follow_up.replace(tzinfo=datetime.UTC).astimezone(
             bank_schedule.time_zone(config))
-        notes.append(f"a follow-up sync runs at {local:%H:%M}")
-    if notes:
-        sentence = "; ".join(notes)
-        message += f" {sentence[0].upper()}{sentence[1:]}."
+        at = f"{local:%H:%M}"
+    # The outcome is one stored message: what was done, then what is left, each a value.
+    if held_back and at:
+        message = stored_message("%(done)s %(held_back)s A follow-up sync runs at %(time)s.",
+                                 done=done, held_back=held_back, time=at)
+    elif held_back:
+        message = stored_message("%(done)s %(held_back)s", done=done, held_back=held_back)
+    elif at:
+        message = stored_message("%(done)s A follow-up sync runs at %(time)s.", done=done,
+                                 time=at)
+    else:
+        message = done
     jobs.succeed(job, message)
     audit.record("bank.sync", user=job.created_by, actor=None if job.created_by else "scheduler",
                  subject=job.trigger, after=totals)
@@ -288,9 +316,9 @@ class BankSync:
         self.zone = bank_schedule.time_zone(config)
         connection = ZohoConnection.current()
         if not connection.is_connected:
-            raise zoho.ConnectError("Zoho Books is not connected (or needs reconnecting), so "
-                                    "nothing was pushed. An admin can reconnect it on the "
-                                    "Connections page.")
+            raise zoho.ConnectError(stored_message(
+                "Zoho Books is not connected (or needs reconnecting), so nothing was pushed. An "
+                "admin can reconnect it on the Connections page."))
         # A long import: it stops before the daily calls kept for publishing (zoho_quota).
         self.zoho = zoho.books_client(config, connection,
                                       on_wait=lambda message: jobs.waiting(job, message),
@@ -303,8 +331,8 @@ class BankSync:
     def writing(self):
         """The Zoho writer lock for one write: a publish waiting for it goes first."""
         return self.zoho_write(on_wait=lambda: jobs.waiting(
-            self.job, "Waiting for another write to Zoho Books (a publish or a list "
-                      "refresh) to finish."))
+            self.job, stored_message("Waiting for another write to Zoho Books (a publish or a "
+                                     "list refresh) to finish.")))
 
     # -- orchestration -----------------------------------------------------------------------
 
@@ -321,12 +349,12 @@ class BankSync:
             # Once a day every open document and line is proposed again: what a killed run
             # did not propose, or a window an admin changed since, catches up here (seconds
             # for 10,000 documents and 100,000 lines).
-            jobs.progress(self.job, "Proposing receipts for the bank lines")
+            jobs.progress(self.job, stored_message("Proposing receipts for the bank lines"))
             matching.propose()
             settlement.auto_accept()
 
     def sync_account(self, account: QontoAccount) -> None:
-        self.say(account, "linking to Zoho Books")
+        self.say(account, stored_message("linking to Zoho Books"))
         with self.writing():  # may create the Zoho bank account
             bank_links.ensure_link(self.zoho, account)
         if account.history_start is None:
@@ -340,7 +368,8 @@ class BankSync:
                 BankTransaction.account == account,
                 BankTransaction.push_state.in_([PushState.SENDING, PushState.READY])).count())
             self.count(account, "held_back", held)
-            self.say(account, "waiting for Zoho to finish an earlier import before pushing")
+            self.say(account, stored_message("waiting for Zoho to finish an earlier import before "
+                                             "pushing"))
             self.propose_matches(account)
             return
         self.push(account)
@@ -361,7 +390,9 @@ class BankSync:
         stored = self.stored.pop(account.id, set())
         if not stored:
             return
-        self.say(account, f"proposing receipts for {len(stored)} lines")
+        self.say(account, stored_plural_message("proposing receipts for %(num)s line",
+                                                "proposing receipts for %(num)s lines",
+                                                len(stored)))
         line_ids = []
         for qonto_ids in chunked(sorted(stored), 500):
             line_ids.extend(BankTransaction.select(BankTransaction.id).where(
@@ -397,8 +428,10 @@ class BankSync:
         self.stats(account)[name] += amount
 
     def say(self, account: QontoAccount, step: str) -> None:
+        """The job's step: the account (a name, as Qonto has it) and `step`, a stored message."""
         SyncRun.update(stats=self.sync_run.stats).where(SyncRun.id == self.sync_run.id).execute()
-        jobs.progress(self.job, f"{account.name}: {step}", counts=self.sync_run.stats)
+        jobs.progress(self.job, stored_message("%(account)s: %(step)s", account=account.name,
+                                               step=step), counts=self.sync_run.stats)
 
     def fail_line(self, account, line, stage: str, reason: str) -> None:
         SyncFailure.create(run=self.sync_run, account=account, transaction=line, stage=stage,
@@ -410,7 +443,10 @@ class BankSync:
     def pull_changes(self, account: QontoAccount) -> None:
         """Everything Qonto changed since the cursor, one status at a time (Qonto's advice)."""
         for status in STATUSES:
-            self.say(account, f"fetching {status} transactions")
+            self.say(account, {"completed": stored_message("fetching completed transactions"),
+                               "pending": stored_message("fetching pending transactions"),
+                               "declined": stored_message("fetching declined transactions"),
+                               }[status])
             self.pull_status(account, status)
 
     def pull_status(self, account: QontoAccount, status: str) -> None:
@@ -455,7 +491,9 @@ class BankSync:
             account.save(only=[QontoAccount.history_total])
         resume_from = max(range_start, account.history_resume_at or range_start)
         for low, high in _year_windows(resume_from, range_end):
-            self.say(account, f"importing history {low:%d %b %Y} to {high:%d %b %Y}")
+            self.say(account, stored_message("importing history %(start)s to %(end)s",
+                                             start=date_value(low.date()),
+                                             end=date_value(high.date())))
             for page in self.qonto.iter_transactions(
                     account.qonto_id, statuses=("completed",), settled_at_from=low,
                     settled_at_to=high, sort_by="settled_at:asc", includes=()):
@@ -548,7 +586,9 @@ class BankSync:
                 return
             # Before the ledger row: a pause here leaves no batch to look up afterwards.
             zoho_quota.check_reserve(self.organization_id, self.reserve_percent)
-            self.say(account, f"pushing {len(lines)} lines to Zoho Books")
+            self.say(account, stored_plural_message("pushing %(num)s line to Zoho Books",
+                                                    "pushing %(num)s lines to Zoho Books",
+                                                    len(lines)))
             self.push_lines(account, lines)
 
     def push_lines(self, account, lines) -> None:
@@ -591,14 +631,14 @@ class BankSync:
 
     def split_batch(self, batch: PushBatch) -> None:
         """Zoho refused the whole batch (it imports all or nothing): retry it in halves."""
-        self.release_batch(batch, "split",
-                           "Refused as a whole; sent again in halves to find the bad line.")
+        self.release_batch(batch, "split", stored_message(
+            "Refused as a whole; sent again in halves to find the bad line."))
 
     def unsend_batch(self, batch: PushBatch) -> None:
         """Zoho's daily quota stopped the batch before Zoho did anything with it: its lines
         are ready again, for the run after the reset."""
-        self.release_batch(batch, "not_sent",
-                           "Not sent: Zoho's daily quota paused the sync first.")
+        self.release_batch(batch, "not_sent", stored_message(
+            "Not sent: Zoho’s daily quota paused the sync first."))
 
     @staticmethod
     def release_batch(batch: PushBatch, state: str, error: str) -> None:
@@ -637,7 +677,8 @@ class BankSync:
             if batch.created_at > old_enough:
                 settled_all = False  # Zoho may still be importing it: look later
                 continue
-            self.say(account, "checking Zoho Books for lines of an interrupted push")
+            self.say(account, stored_message("checking Zoho Books for lines of an interrupted "
+                                             "push"))
             self.settle_batch(account, batch)
         return settled_all
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models import Document, StoredFile, db
-from services import audit, document_store
+from services import audit, document_store, i18n
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,7 @@ def take_upload(config, stream, filename: str, *, user=None) -> Document:
     """Check and store one uploaded file from its spool; raises document_store.Rejected with
     the reason (too large, empty, not a document). Never reads more than the limit."""
     if getattr(stream, "too_large", False):
-        raise document_store.Rejected(
-            f"{filename} is larger than {document_store.MAX_BYTES // 2**20} MB; scan it at a "
-            "lower resolution or split it.")
+        raise document_store.Rejected(document_store.too_large(filename))
     stream.seek(0)
     content = stream.read(document_store.MAX_BYTES + 1)
     filename = _short_name(filename)
@@ -208,7 +207,9 @@ def _take_file(config, inbox: Path, path: Path, report: IntakeReport) -> None:
         reason = str(rejected)
         try:
             target = _move_aside(path, inbox / "rejected")
-            target.with_name(target.name + ".reason.txt").write_text(reason + "\n")
+            # Beside the file, for whoever looks in the folder: in English, like the logs.
+            target.with_name(target.name + ".reason.txt").write_text(
+                i18n.in_words(reason) + "\n")
         except OSError as error:
             log.warning("refused inbox file %s could not be moved to rejected/ (%s)", name,
                         error.strerror or type(error).__name__)
@@ -291,19 +292,22 @@ def _read_mailbox(config, report: IntakeReport) -> None:
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error:
-            raise MailboxError(
-                f"The mail server {config['IMAP_HOST']} refused the login of "
-                f"“{config.get('IMAP_USER') or ''}”. Check BOOKBRIDGE_IMAP_USER and "
-                "BOOKBRIDGE_IMAP_PASSWORD (some providers want an app password).") from None
+            raise MailboxError(stored_message(
+                "The mail server %(host)s refused the login of “%(user)s”. Check "
+                "BOOKBRIDGE_IMAP_USER and BOOKBRIDGE_IMAP_PASSWORD (some providers want an app "
+                "password).", host=config["IMAP_HOST"], user=config.get("IMAP_USER") or "")
+            ) from None
         folder = config.get("IMAP_FOLDER") or "INBOX"
         status, _ = client.select(_quoted(folder))
         if status != "OK":
-            raise MailboxError(f"The mail folder “{folder}” does not exist on "
-                               f"{config['IMAP_HOST']}. Check BOOKBRIDGE_IMAP_FOLDER.")
+            raise MailboxError(stored_message(
+                "The mail folder “%(folder)s” does not exist on %(host)s. Check "
+                "BOOKBRIDGE_IMAP_FOLDER.", folder=folder, host=config["IMAP_HOST"]))
         status, data = client.uid("SEARCH", None, "UNSEEN")
         if status != "OK":
-            raise MailboxError(f"The mail server {config['IMAP_HOST']} did not list the "
-                               "unread mail.")
+            raise MailboxError(stored_message(
+                "The mail server %(host)s did not list the unread mail.",
+                host=config["IMAP_HOST"]))
         uids = b" ".join(item for item in data if item).split()
         for uid in uids[:MAX_MESSAGES]:
             _take_message(config, client, uid.decode(), report)
@@ -317,7 +321,8 @@ def _connect(config) -> imaplib.IMAP4:
     port = int(config.get("IMAP_PORT") or 993)
     mode = (config.get("IMAP_SSL") or "ssl").lower()
     if mode not in ("ssl", "starttls", "none"):
-        raise MailboxError(f"BOOKBRIDGE_IMAP_SSL is “{mode}”; use ssl, starttls or none.")
+        raise MailboxError(stored_message(
+            "BOOKBRIDGE_IMAP_SSL is “%(mode)s”; use ssl, starttls or none.", mode=mode))
     if mode == "ssl":
         return imaplib.IMAP4_SSL(host, port, ssl_context=ssl.create_default_context(),
                                  timeout=IMAP_TIMEOUT)
@@ -325,8 +330,10 @@ def _connect(config) -> imaplib.IMAP4:
     if mode == "starttls":
         try:
             if "STARTTLS" not in client.capabilities:
-                raise MailboxError(f"The mail server {host}:{port} does not offer STARTTLS. "
-                                   "Set BOOKBRIDGE_IMAP_SSL to ssl (usually with port 993).")
+                raise MailboxError(stored_message(
+                    "The mail server %(host)s:%(port)s does not offer STARTTLS. Set "
+                    "BOOKBRIDGE_IMAP_SSL to ssl (usually with port 993).", host=host,
+                    port=port))
             client.starttls(ssl.create_default_context())
         except BaseException:
             client.shutdown()
@@ -341,9 +348,10 @@ def _take_message(config, client: imaplib.IMAP4, uid: str, report: IntakeReport)
         return  # gone meanwhile (another client moved it)
     if int(match.group(1)) > MAX_MESSAGE_BYTES:
         _reject(report, "mail", f"mail {uid}",
-                f"A mail of {int(match.group(1)) // 2**20} MB was not taken in: it is larger "
-                f"than {MAX_MESSAGE_BYTES // 2**20} MB. It is marked read in the mailbox; "
-                "upload its attachments by hand.")
+                stored_message("A mail of %(size)s MB was not taken in: it is larger than "
+                               "%(limit)s MB. It is marked read in the mailbox; upload its "
+                               "attachments by hand.", size=int(match.group(1)) // 2**20,
+                               limit=MAX_MESSAGE_BYTES // 2**20))
         _mark_seen(client, uid)
         return
     status, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
@@ -358,14 +366,16 @@ def _take_message(config, client: imaplib.IMAP4, uid: str, report: IntakeReport)
     except Exception:  # noqa: BLE001 — one malformed mail must not block all the others
         log.exception("mail %s could not be parsed", uid)
         _reject(report, "mail", f"mail {uid}",
-                "A mail could not be read (its format is broken); it is marked read in the "
-                "mailbox and nothing was added. Forward it again or upload its attachments.")
+                stored_message("A mail could not be read (its format is broken); it is marked "
+                               "read in the mailbox and nothing was added. Forward it again or "
+                               "upload its attachments."))
         _mark_seen(client, uid)
         return
     if not parts:
         _reject(report, "mail", detail,
-                f"The mail from {sender} “{subject}” has no PDF, JPEG, PNG or XML "
-                "attachment; it is marked read and nothing was added.")
+                stored_message("The mail from %(sender)s “%(subject)s” has no PDF, JPEG, PNG or "
+                               "XML attachment; it is marked read and nothing was added.",
+                               sender=sender, subject=subject))
     for filename, content in parts:
         if _already_taken("mail", detail, content):
             continue  # stored by an earlier run that stopped before marking the mail read
@@ -374,7 +384,9 @@ def _take_message(config, client: imaplib.IMAP4, uid: str, report: IntakeReport)
                 document_store.add(config, content, filename, source="mail",
                                    source_detail=detail)
         except document_store.Rejected as rejected:
-            _reject(report, "mail", detail, f"{rejected} (mail from {sender} “{subject}”)")
+            _reject(report, "mail", detail, stored_message(
+                "%(reason)s (mail from %(sender)s “%(subject)s”)", reason=str(rejected),
+                sender=sender, subject=subject))
             continue
         report.added += 1
     # Every document of this mail is committed: only now is it marked read.
@@ -384,8 +396,9 @@ def _take_message(config, client: imaplib.IMAP4, uid: str, report: IntakeReport)
 def _mark_seen(client: imaplib.IMAP4, uid: str) -> None:
     status, _ = client.uid("STORE", uid, "+FLAGS", r"(\Seen)")
     if status != "OK":
-        raise MailboxError("The mail server refused to mark a mail as read; it will be read "
-                           "again next time (without duplicating its documents).")
+        raise MailboxError(stored_message(
+            "The mail server refused to mark a mail as read; it will be read again next time "
+            "(without duplicating its documents)."))
 
 
 def _document_parts(message):
@@ -455,25 +468,31 @@ def _quoted(name: str) -> str:
 
 
 def _plain_reason(config, error: Exception) -> str:
+    """Why the mailbox could not be read, as a stored message (kept on the intake status)."""
     where = f"{config['IMAP_HOST']}:{config.get('IMAP_PORT') or 993}"
     if isinstance(error, socket.gaierror):
-        return (f"The mail server {config['IMAP_HOST']} could not be found. Check "
-                "BOOKBRIDGE_IMAP_HOST.")
+        return stored_message("The mail server %(host)s could not be found. Check "
+                              "BOOKBRIDGE_IMAP_HOST.", host=config["IMAP_HOST"])
     if isinstance(error, ssl.SSLError):
-        return (f"The secure connection to the mail server {where} failed (certificate or "
-                "TLS setting). Check BOOKBRIDGE_IMAP_SSL and BOOKBRIDGE_IMAP_PORT.")
+        return stored_message("The secure connection to the mail server %(where)s failed "
+                              "(certificate or TLS setting). Check BOOKBRIDGE_IMAP_SSL and "
+                              "BOOKBRIDGE_IMAP_PORT.", where=where)
     if isinstance(error, ConnectionRefusedError):
-        return f"The mail server {where} refused the connection. Check the host and port."
+        return stored_message("The mail server %(where)s refused the connection. Check the "
+                              "host and port.", where=where)
     if isinstance(error, TimeoutError):
-        return f"The mail server {where} did not answer in time. It will be tried again."
+        return stored_message("The mail server %(where)s did not answer in time. It will be "
+                              "tried again.", where=where)
     if isinstance(error, imaplib.IMAP4.abort | ConnectionError):
-        return (f"The connection to the mail server {where} dropped. Unread mail stays "
-                "unread and is read again next time, without duplicate documents.")
+        return stored_message("The connection to the mail server %(where)s dropped. Unread "
+                              "mail stays unread and is read again next time, without "
+                              "duplicate documents.", where=where)
     if isinstance(error, imaplib.IMAP4.error):
-        return (f"The mail server {where} answered something Bookbridge did not expect. "
-                "It will be tried again.")
-    return (f"The mail server {where} could not be reached "
-            f"({error.strerror or type(error).__name__}). It will be tried again.")
+        return stored_message("The mail server %(where)s answered something Bookbridge did "
+                              "not expect. It will be tried again.", where=where)
+    return stored_message("The mail server %(where)s could not be reached (%(cause)s). It will "
+                          "be tried again.", where=where,
+                          cause=error.strerror or type(error).__name__)
 
 
 def _scrub(text: str, secret: str) -> str:

@@ -14,6 +14,7 @@ from services import (
     document_store,
     document_taxes,
     duplicates,
+    i18n,
     jobs,
     matching,
     settlement,
@@ -21,6 +22,7 @@ from services import (
     supplier_rules,
 )
 from services.document_status import refresh_status
+from services.i18n import stored_message, stored_plural_message
 from services.supplier_rules import rule_for
 
 # This module orchestrates: extraction, then the supplier rule and defaults, then the
@@ -71,12 +73,14 @@ def run(config, job_id: int) -> list[int]:
                        document for document in batch}
             for finished in as_completed(reading):
                 document = reading[finished]
-                jobs.progress(job, f"Read {document.filename} "
-                                   f"({waiting_documents().count() - 1} waiting)",
+                jobs.progress(job, stored_message("Read %(file)s (%(waiting)s waiting)",
+                                                  file=document.filename,
+                                                  waiting=waiting_documents().count() - 1),
                               counts={"read": len(read)})
                 record_extraction(document, finished)
                 read.append(document.id)
-    jobs.succeed(job, f"Read {len(read)} document{'s' if len(read) != 1 else ''}.")
+    jobs.succeed(job, stored_plural_message("Read %(num)s document.", "Read %(num)s documents.",
+                                            len(read)))
     return read
 
 
@@ -90,8 +94,8 @@ def extract_file(config, stored, filename: str):
 def crashed(job_id: int) -> None:
     job = Job.get_by_id(job_id)
     if job.is_active:
-        jobs.fail(job, "An unexpected error stopped reading the documents; they are kept. "
-                       "The worker log has the details.")
+        jobs.fail(job, stored_message("An unexpected error stopped reading the documents; they "
+                                      "are kept. The worker log has the details."))
 
 
 def record_extraction(document: Document, reading: Future) -> None:
@@ -108,10 +112,11 @@ def record_extraction(document: Document, reading: Future) -> None:
         after_change(document)
     except Exception as error:  # noqa: BLE001 — one bad file must never stop the others
         log.exception("extraction of document %s (%s) failed", document.id, document.filename)
-        cause = f"{type(error).__name__}: {error}"[:200]
-        Document.update(status=DocumentStatus.FAILED, extraction_error=(
-            f"Bookbridge could not read {document.filename or 'this file'} ({cause}). It is "
-            "kept; fill in the fields by hand or upload a better scan.")).where(
+        cause = f"{type(error).__name__}: {i18n.in_words(str(error))}"[:200]
+        Document.update(status=DocumentStatus.FAILED, extraction_error=stored_message(
+            "Bookbridge could not read %(file)s (%(cause)s). It is kept; fill in the fields by "
+            "hand or upload a better scan.",
+            file=document.filename or stored_message("this file"), cause=cause)).where(
             Document.id == document.id).execute()
         return
     audit.record("document.extract", actor="worker", subject=document.filename,
@@ -280,7 +285,9 @@ def decide_duplicate(document: Document, decision: str, user) -> None:
 
 def tax_check(document: Document) -> document_taxes.TaxCheck:
     """How the document's tax compares with its tax code, for the review page."""
-    return document_taxes.check(document)
+    verdict = document_taxes.check(document)
+    verdict.confirmed = document_taxes.is_confirmed(document, verdict.problem)
+    return verdict
 
 
 class TaxDecisionError(Exception):
@@ -292,21 +299,24 @@ def decide_tax(document: Document, decision: str, tax_id: str, user) -> str:
     rules); "confirm": keep the tax code although it disagrees. Returns what was done."""
     verdict = document_taxes.check(document)
     if not verdict.problem:
-        raise TaxDecisionError("The tax code already agrees with the document.")
+        raise TaxDecisionError(stored_message("The tax code already agrees with the document."))
     before = {"tax_id": document.tax_id, "tax_confirmed": document.tax_confirmed}
     if decision == "use":
         if verdict.offer is None or verdict.offer.zoho_id != tax_id:
-            raise TaxDecisionError("That tax is not the one of the document's rate; "
-                                   "reload the page and choose again.")
+            raise TaxDecisionError(stored_message(
+                "That tax is not the one of the document’s rate; reload the page and choose "
+                "again."))
         document.tax_id = tax_id
         document.edited = sorted({*document.edited, "tax_id"})
         document.sources = {**document.sources, "tax_id": "person"}
-        message = f"Tax code set to {verdict.offer.name}, as on the document."
+        message = stored_message("Tax code set to %(tax)s, as on the document.",
+                                 tax=verdict.offer.name)
     elif decision == "confirm":
         document.tax_confirmed = verdict.problem
-        message = "Noted: the tax code is kept although the document shows another tax."
+        message = stored_message(
+            "Noted: the tax code is kept although the document shows another tax.")
     else:
-        raise TaxDecisionError("Choose the offered tax, or keep the tax code.")
+        raise TaxDecisionError(stored_message("Choose the offered tax, or keep the tax code."))
     document.updated_at = utcnow()
     document.save()
     audit.record("document.tax_decision", user=user, subject=document.filename,

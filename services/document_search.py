@@ -11,6 +11,7 @@ what FTS5 finds, by scanning the rows: that is the whole switch, `full_text`.
 import re
 import unicodedata
 
+from flask_babel import lazy_gettext as _l
 from peewee import SQL, Entity, Expression, NodeList, SqliteDatabase, fn
 
 from models import Document, DocumentStatus, ZohoConnection, ZohoTax, db
@@ -27,10 +28,11 @@ LISTED = (Document.id, Document.created_at, Document.status, Document.supplier_n
 
 # The inbox's "Problems" filter, and the badge each problem shows on a row.
 DUPLICATES, TAX, LOW_CONFIDENCE = "duplicates", "tax", "low_confidence"
-PROBLEMS = [("", "All"), (DUPLICATES, "Possible duplicates"), (TAX, "Tax differences"),
-            (LOW_CONFIDENCE, "Low confidence")]
-BADGES = {DUPLICATES: "Possible duplicate", TAX: "Tax differs",
-          LOW_CONFIDENCE: "Check: low confidence"}
+# Lazy: each page reads them in its reader's language.
+PROBLEMS = [("", _l("All")), (DUPLICATES, _l("Possible duplicates")),
+            (TAX, _l("Tax differences")), (LOW_CONFIDENCE, _l("Low confidence"))]
+BADGES = {DUPLICATES: _l("Possible duplicate"), TAX: _l("Tax differs"),
+          LOW_CONFIDENCE: _l("Check: low confidence")}
 # As the review page flags a value (templates/documents/show.html): read by extraction, and
 # trusted under 70 %.
 UNSURE_BELOW = 0.7
@@ -81,7 +83,7 @@ def problems(documents: list) -> dict[int, list[str]]:
         taxes = [tax for tax in ZohoTax.usable(organization) if tax.percentage is not None]
         for document in Document.select(*TAX_COLUMNS).where(Document.id.in_(checked)):
             problem = document_taxes.check(document, taxes).problem
-            if problem and problem != document.tax_confirmed:  # as tax_disagrees says
+            if problem and not document_taxes.is_confirmed(document, problem):  # as tax_disagrees
                 found[document.id].append(TAX)
     for document in documents:
         if low_confidence(document):

@@ -29,4 +29,4 @@ def refresh_status(document: Document) -> None:
 def tax_disagrees(document: Document) -> bool:
     """The tax Zoho would compute differs from the document's, and no person accepted it."""
     problem = document_taxes.check(document).problem
-    return bool(problem) and problem != document.tax_confirmed
+    return bool(problem) and not document_taxes.is_confirmed(document, problem)

@@ -10,6 +10,7 @@ from werkzeug.utils import secure_filename
 
 from models import Document, DocumentStatus, StoredFile, db
 from services import audit
+from services.i18n import stored_message
 
 MAX_BYTES = 20 * 1024 * 1024
 ACCEPTED = {
@@ -40,17 +41,23 @@ def path_of(config, stored: StoredFile) -> Path:
 
 def check(content: bytes, filename: str) -> str:
     """The media type, read from the content; raises Rejected with the reason."""
-    name = filename or "The file"
+    name = filename or stored_message("The file")
     if not content:
-        raise Rejected(f"{name} is empty.")
+        raise Rejected(stored_message("%(name)s is empty.", name=name))
     if len(content) > MAX_BYTES:
-        raise Rejected(f"{name} is larger than {MAX_BYTES // 2**20} MB; scan it at a lower "
-                       "resolution or split it.")
+        raise Rejected(too_large(name))
     media_type = _sniff(content)
     if media_type not in ACCEPTED:
-        raise Rejected(f"{name} is not a PDF, JPEG, PNG or e-invoice XML (Factur-X, UBL, "
-                       "CII). Bookbridge checks the content, not the name.")
+        raise Rejected(stored_message(
+            "%(name)s is not a PDF, JPEG, PNG or e-invoice XML (Factur-X, UBL, CII). "
+            "Bookbridge checks the content, not the name.", name=name))
     return media_type
+
+
+def too_large(name: str) -> str:
+    """Why a file over MAX_BYTES is refused (a stored message)."""
+    return stored_message("%(name)s is larger than %(size)s MB; scan it at a lower resolution "
+                          "or split it.", name=name, size=MAX_BYTES // 2**20)
 
 
 def store(config, content: bytes, media_type: str) -> StoredFile:

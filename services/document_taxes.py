@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from models import Document, ZohoConnection, ZohoTax
+from services import i18n
+from services.i18n import money_value, stored_message, stored_plural_message
 
 CENT = Decimal("0.01")
 TOLERANCE = CENT  # rounding on the document may differ from Zoho's by a cent
@@ -29,10 +31,12 @@ class TaxLine:
 
 @dataclass
 class TaxCheck:
-    """The verdict on a document's taxes; `problem` is "" when they agree."""
+    """The verdict on a document's taxes; `problem` is "" when they agree, else a stored
+    message (the same for the same difference, so a person's confirmation can be compared)."""
 
     problem: str = ""
     offer: ZohoTax | None = None  # the Zoho tax of the document's rate, to use in one click
+    confirmed: bool = False  # a person kept the tax code on purpose (see is_confirmed)
 
 
 def rate(value) -> Decimal | None:
@@ -101,15 +105,76 @@ def _cents(cents) -> Decimal | None:
     return None if cents is None else Decimal(cents) / 100
 
 
+def is_confirmed(document: Document, problem: str) -> bool:
+    """Whether a person confirmed this very tax difference. Confirmations made before the
+    messages were translatable hold the English sentence: they still count."""
+    if not problem:
+        return False
+    if problem == document.tax_confirmed:
+        return True
+    if not document.tax_confirmed or i18n.is_stored(document.tax_confirmed):
+        return False
+    with i18n.in_language("en"):
+        return i18n.in_words(problem) == document.tax_confirmed
+
+
 def _label(document: Document) -> str:
     if document.document_type == "credit_note":
-        return "credit note"
+        return "credit_note"
     return "receipt" if document.document_type == "receipt" or inclusive(document) \
         else "invoice"
 
 
 def _percent(value) -> str:
     return f"{rate(value):f}" if value is not None else "0"
+
+
+def _money(value) -> dict:
+    """A tax amount (Decimal) inside a stored message, written as the reader writes it."""
+    return money_value(int((Decimal(value) * 100).to_integral_value(ROUND_HALF_UP)))
+
+
+def _rate_text(value, amount) -> str:
+    """ "20 % (6.08)", or "20 %" without an amount."""
+    if amount is None:
+        return stored_message("%(rate)s %%", rate=_percent(value))
+    return stored_message("%(rate)s %% (%(amount)s)", rate=_percent(value), amount=_money(amount))
+
+
+def _no_rate(document: Document, row: dict) -> str:
+    values = {"rate": _rate_text(row["rate"], row["tax"])}
+    return {
+        "credit_note": stored_message(
+            "The credit note shows %(rate)s, and Zoho Books has no tax of that rate: add it in "
+            "Zoho Books and refresh the lists.", **values),
+        "receipt": stored_message(
+            "The receipt shows %(rate)s, and Zoho Books has no tax of that rate: add it in "
+            "Zoho Books and refresh the lists.", **values),
+        "invoice": stored_message(
+            "The invoice shows %(rate)s, and Zoho Books has no tax of that rate: add it in "
+            "Zoho Books and refresh the lists.", **values),
+    }[_label(document)]
+
+
+def _lines_differ(document: Document, shown, count: int, computed) -> str:
+    values = {"shown": _money(shown), "computed": _money(computed)}
+    return {
+        "credit_note": stored_plural_message(
+            "The credit note shows a tax of %(shown)s over %(num)s rate, but its lines give "
+            "%(computed)s in Zoho Books: check the lines and the amounts.",
+            "The credit note shows a tax of %(shown)s over %(num)s rates, but its lines give "
+            "%(computed)s in Zoho Books: check the lines and the amounts.", count, **values),
+        "receipt": stored_plural_message(
+            "The receipt shows a tax of %(shown)s over %(num)s rate, but its lines give "
+            "%(computed)s in Zoho Books: check the lines and the amounts.",
+            "The receipt shows a tax of %(shown)s over %(num)s rates, but its lines give "
+            "%(computed)s in Zoho Books: check the lines and the amounts.", count, **values),
+        "invoice": stored_plural_message(
+            "The invoice shows a tax of %(shown)s over %(num)s rate, but its lines give "
+            "%(computed)s in Zoho Books: check the lines and the amounts.",
+            "The invoice shows a tax of %(shown)s over %(num)s rates, but its lines give "
+            "%(computed)s in Zoho Books: check the lines and the amounts.", count, **values),
+    }[_label(document)]
 
 
 def check(document: Document, taxes: list[ZohoTax] | None = None) -> TaxCheck:
@@ -140,33 +205,35 @@ def _check_rates(document: Document, rows: list[dict], taxes) -> TaxCheck:
     """Several rates: each needs a Zoho tax of its own rate; one line per rate is sent."""
     for row in rows:
         if tax_for_rate(row["rate"], taxes) is None:
-            return TaxCheck(f"The {_label(document)} shows {_percent(row['rate'])} %"
-                            f"{_amount(row['tax'])}, and Zoho Books has no tax of that rate: "
-                            "add it in Zoho Books and refresh the lists.")
+            return TaxCheck(_no_rate(document, row))
     shown = sum((row["tax"] for row in rows if row["tax"] is not None), Decimal(0))
     computed = planned_tax(document, taxes)
     if computed is None or abs(shown - computed) <= TOLERANCE:
         return TaxCheck()
-    return TaxCheck(f"The {_label(document)} shows a tax of {shown:.2f} over "
-                    f"{len(rows)} rates, but its lines give {computed:.2f} in Zoho Books: "
-                    "check the lines and the amounts.")
-
-
-def _amount(value) -> str:
-    return "" if value is None else f" ({value:.2f})"
+    return TaxCheck(_lines_differ(document, shown, len(rows), computed))
 
 
 def _sentence(document, shown_rate, shown, applied_rate, computed) -> str:
-    """'The receipt shows 10 % (3.32), the tax code is 20 % (6.08).'"""
-    shows = (f"{_percent(shown_rate)} %{_amount(shown)}" if shown_rate is not None
-             else f"a tax of {shown:.2f}")
+    """'The receipt shows 10 % (3.32), the tax code is 20 % (6.08).' (a stored message)"""
+    shows = (_rate_text(shown_rate, shown) if shown_rate is not None
+             else stored_message("a tax of %(amount)s", amount=_money(shown)))
     if document.tax_id and tax_by_id(document.tax_id) is None:
-        code = "not in the lists Bookbridge has from Zoho Books (refresh them)"
+        code = stored_message("not in the lists Bookbridge has from Zoho Books (refresh them)")
     elif document.tax_id:
-        code = f"{_percent(applied_rate)} %{_amount(computed)}"
+        code = _rate_text(applied_rate, computed)
+    elif computed is None:
+        code = stored_message("none")
     else:
-        code = f"none{_amount(computed)}"
-    return f"The {_label(document)} shows {shows}, the tax code is {code}."
+        code = stored_message("none (%(amount)s)", amount=_money(computed))
+    values = {"shown": shows, "code": code}
+    return {
+        "credit_note": stored_message(
+            "The credit note shows %(shown)s, the tax code is %(code)s.", **values),
+        "receipt": stored_message("The receipt shows %(shown)s, the tax code is %(code)s.",
+                                  **values),
+        "invoice": stored_message("The invoice shows %(shown)s, the tax code is %(code)s.",
+                                  **values),
+    }[_label(document)]
 
 
 def lines(document: Document, taxes: list[ZohoTax] | None = None) -> list[TaxLine]:
@@ -193,8 +260,9 @@ def _rate_line(document: Document, row: dict, taxes) -> TaxLine:
     if inclusive(document):
         amount = row["base"] + (row["tax"] if row["tax"] is not None
                                 else money(row["base"] * row["rate"] / 100))
-    return TaxLine(amount, tax.zoho_id if tax else None, row["rate"],
-                   description=f"TVA {_percent(row['rate'])} %")
+    # Sent to Zoho Books as the line's description: data, the same in every language.
+    sent = f"TVA {_percent(row['rate'])} %"
+    return TaxLine(amount, tax.zoho_id if tax else None, row["rate"], description=sent)
 
 
 def _own_lines(document: Document, taxes) -> list[TaxLine]:

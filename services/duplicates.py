@@ -12,12 +12,16 @@ from models import Document, DocumentStatus, DuplicateDecision, SupplierRule, db
 from models.documents import duplicate_key
 from services import audit
 from services.document_status import refresh_status
+from services.i18n import stored_message, stored_plural_message
 
 DECISIONS = ("not_duplicate", "same_document")
 DATE_WINDOW_DAYS = 3
-SAME_FILE = "same file"
-SAME_NUMBER = "same supplier and number"
-SAME_DATE_TOTAL = f"same supplier, date and total within {DATE_WINDOW_DAYS} days"
+# Why a document was flagged, kept on it (duplicate_reason) and read in the reader's language.
+SAME_FILE = stored_message("same file")
+SAME_NUMBER = stored_message("same supplier and number")
+SAME_DATE_TOTAL = stored_plural_message("same supplier, date and total within %(num)s day",
+                                        "same supplier, date and total within %(num)s days",
+                                        DATE_WINDOW_DAYS)
 SETTLED = (DocumentStatus.PUBLISHED, DocumentStatus.ARCHIVED)
 
 
@@ -136,12 +140,14 @@ def flag(document: Document) -> None:
 def decide(document: Document, decision: str, user) -> None:
     """Remember a person's answer for this pair; "same_document" archives this document."""
     if decision not in DECISIONS:
-        raise DuplicateError("Choose “Not a duplicate” or “Same document”.")
+        raise DuplicateError(stored_message("Choose “Not a duplicate” or “Same document”."))
     if document.duplicate_of_id is None:
-        raise DuplicateError("This document is not marked as a possible duplicate.")
+        raise DuplicateError(stored_message(
+            "This document is not marked as a possible duplicate."))
     if decision == "same_document" and document.status is DocumentStatus.PUBLISHED:
-        raise DuplicateError("This document is already published in Zoho Books, so it "
-                             "cannot be archived here. Delete the copy in Zoho Books instead.")
+        raise DuplicateError(stored_message(
+            "This document is already published in Zoho Books, so it cannot be archived here. "
+            "Delete the copy in Zoho Books instead."))
     other_id = document.duplicate_of_id
     before = _snapshot(document)
     with db.atomic():

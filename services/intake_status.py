@@ -6,6 +6,8 @@ in the UPDATE itself, so two workers checking at once lose nothing.
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
 from models import IntakeSource, utcnow
 from services import audit, document_intake
 
@@ -61,14 +63,15 @@ def overview(config) -> list[SourceView]:
     rows = {row.name: row for row in IntakeSource.select()}
     mailbox = ""
     if config.get("IMAP_HOST"):
-        mailbox = (f"{config.get('IMAP_USER', '')} at {config['IMAP_HOST']}:"
-                   f"{config.get('IMAP_PORT')}, folder {config.get('IMAP_FOLDER') or 'INBOX'}")
+        mailbox = gettext("%(user)s at %(host)s:%(port)s, folder %(folder)s",
+                          user=config.get("IMAP_USER", ""), host=config["IMAP_HOST"],
+                          port=config.get("IMAP_PORT"), folder=config.get("IMAP_FOLDER") or "INBOX")
     return [
-        SourceView("folder", "Watched folder", str(document_intake.inbox_dir(config)), True,
-                   "Set BOOKBRIDGE_INBOX_DIR to watch another folder.",
+        SourceView("folder", gettext("Watched folder"), str(document_intake.inbox_dir(config)),
+                   True, gettext("Set BOOKBRIDGE_INBOX_DIR to watch another folder."),
                    rows.get("folder") or IntakeSource(name="folder")),
-        SourceView("mail", "Mailbox", mailbox, bool(mailbox),
-                   "Set BOOKBRIDGE_IMAP_HOST, BOOKBRIDGE_IMAP_USER and "
-                   "BOOKBRIDGE_IMAP_PASSWORD to read invoices sent by e-mail.",
+        SourceView("mail", gettext("Mailbox"), mailbox, bool(mailbox),
+                   gettext("Set BOOKBRIDGE_IMAP_HOST, BOOKBRIDGE_IMAP_USER and "
+                           "BOOKBRIDGE_IMAP_PASSWORD to read invoices sent by e-mail."),
                    rows.get("mail") or IntakeSource(name="mail")),
     ]

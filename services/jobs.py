@@ -5,6 +5,7 @@ import os
 import socket
 
 from models import Job, JobStatus, db, utcnow
+from services.i18n import stored_message
 
 # A job whose worker has not written for this long is taken as dead (killed worker), when
 # no restarted worker has said so sooner (see `interrupted_jobs`).
@@ -56,7 +57,7 @@ def take_over(job: Job) -> bool:
     of this worker claimed it first."""
     claimed = Job.update(
         worker=this_worker(), status=JobStatus.QUEUED, heartbeat_at=utcnow(),
-        step="Resuming: the worker stopped during this job and was restarted",
+        step=stored_message("Resuming: the worker stopped during this job and was restarted"),
         message="").where(Job.id == job.id, Job.worker == job.worker).execute()
     return claimed == 1
 
@@ -66,7 +67,8 @@ def active_job(kind: str) -> Job | None:
     for job in Job.active_of_kind(kind):
         last_sign_of_life = job.heartbeat_at or job.started_at or job.created_at
         if utcnow() - last_sign_of_life > STALE_AFTER:
-            fail(job, "The worker stopped during this job. Nothing was lost; start it again.")
+            fail(job, stored_message("The worker stopped during this job. Nothing was lost; "
+                                     "start it again."))
             continue
         return job
     return None
@@ -79,7 +81,7 @@ def start(kind: str, *, user=None, trigger: str = "user", params=None) -> tuple[
         if running:
             return running, False
         job = Job.create(kind=kind, created_by=user, trigger=trigger, params=params or {},
-                         step="Waiting for the worker")
+                         step=stored_message("Waiting for the worker"))
         return job, True
 
 
@@ -100,6 +102,7 @@ def begin(job: Job) -> None:
 
 
 def progress(job: Job, step: str, *, counts=None, percent=None) -> None:
+    """`step` is shown later in the banner, to whoever looks: a stored message."""
     fields = {"step": step, "status": JobStatus.RUNNING, "message": ""}
     if counts is not None:
         fields["counts"] = counts
@@ -109,14 +112,19 @@ def progress(job: Job, step: str, *, counts=None, percent=None) -> None:
 
 
 def waiting(job: Job, message: str) -> None:
-    """The job is alive but paused (quota, a retry); the banner says why."""
+    """The job is alive but paused (quota, a retry); the banner says why (`message`: a
+    stored message, services.i18n)."""
     _update(job, status=JobStatus.WAITING, message=message)
 
 
 def succeed(job: Job, message: str) -> None:
+    """`message` is the outcome the banner shows after its heading ("Sync complete."): a
+    stored message saying what was done, not repeating the heading; a quota pause gives
+    `QuotaPause.message()`, shown after "Paused:"."""
     _update(job, status=JobStatus.SUCCEEDED, percent=100, message=message, error="",
             finished_at=utcnow())
 
 
 def fail(job: Job, error: str) -> None:
+    """`error`: a stored message, shown after the banner's "… failed." heading."""
     _update(job, status=JobStatus.FAILED, error=error, finished_at=utcnow())

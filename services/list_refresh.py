@@ -12,12 +12,12 @@ from integrations.zoho_books import (
 )
 from models import Job, ZohoConnection, utcnow
 from services import audit, jobs, lists, zoho, zoho_quota
+from services.i18n import stored_message
 from services.rate_budget import forget_old_minutes
 
 log = logging.getLogger(__name__)
 
 KIND = "refresh_lists"
-PAUSED = "Paused:"
 
 
 class TryAgainLater(Exception):
@@ -36,7 +36,7 @@ def is_due(config) -> bool:
     if zoho_quota.paused_until(connection.organization_id):
         return False  # Zoho's daily quota is kept for publishing until the reset
     latest = jobs.latest(KIND)
-    if latest is not None and latest.message.startswith(PAUSED):
+    if latest is not None and zoho_quota.is_pause(latest.message):
         return True  # the pause is over: carry on with the refresh it stopped
     last = connection.last_list_refresh_at
     every = datetime.timedelta(hours=config["LIST_REFRESH_HOURS"])
@@ -78,14 +78,15 @@ def crashed(job_id: int) -> None:
     """Record a failure that escaped every known case (a bug), so the banner stops."""
     job = Job.get_by_id(job_id)
     if job.is_active:
-        jobs.fail(job, "An unexpected error stopped the refresh. Nothing was lost; try again, "
-                       "and if it happens again the worker log has the details.")
+        jobs.fail(job, stored_message(
+            "An unexpected error stopped the refresh. Nothing was lost; try again, and if it "
+            "happens again the worker log has the details."))
 
 
 def _finish(job, connection, counts) -> None:
     ZohoConnection.update(last_list_refresh_at=utcnow()).where(
         ZohoConnection.id == connection.id).execute()
-    jobs.succeed(job, f"Refresh complete: {lists.summary(counts)}.")
+    jobs.succeed(job, lists.summary(counts))
     audit.record("lists.refresh", user=job.created_by,
                  actor=None if job.created_by else "scheduler",
                  subject=connection.organization_name, after=counts)
@@ -104,19 +105,23 @@ def _pause(job, pause: zoho_quota.QuotaPause) -> None:
 def _passing_failure(job, error, retries_left) -> None:
     reason = _plain_reason(error)
     if retries_left > 0:
-        jobs.waiting(job, f"{reason} Trying again in a minute.")
+        jobs.waiting(job, stored_message("%(reason)s Trying again in a minute.",
+                                         reason=reason))
         raise TryAgainLater(reason)
-    jobs.fail(job, f"{reason} Nothing was lost; try again later.")
+    jobs.fail(job, stored_message("%(reason)s Nothing was lost; try again later.",
+                                  reason=reason))
 
 
 def _plain_reason(error) -> str:
     if isinstance(error, TokenRevoked):
-        return ("Zoho refused the saved authorisation (it was revoked or has expired). "
-                "An admin must reconnect Zoho Books on the Connections page.")
+        return stored_message(
+            "Zoho refused the saved authorisation (it was revoked or has expired). An admin "
+            "must reconnect Zoho Books on the Connections page.")
     if isinstance(error, ZohoDailyLimitReached):
         return error.user_message
     if isinstance(error, ZohoOrganizationUnavailable):
-        return ("Zoho Books no longer gives access to this organisation. An admin should "
-                "reconnect and pick the organisation again.")
+        return stored_message(
+            "Zoho Books no longer gives access to this organisation. An admin should "
+            "reconnect and pick the organisation again.")
     message = getattr(error, "user_message", None) or str(error)
     return message

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import gettext, ngettext
 from peewee import chunked
 
 from models import (
@@ -22,6 +23,8 @@ from models import (
     db,
     utcnow,
 )
+from services import i18n
+from services.i18n import stored_message
 from services.supplier_recognition import fold_name, index_identifiers
 
 
@@ -117,6 +120,23 @@ CACHED_LISTS = (
 )
 
 
+# The refresh's step while it reads each list (shown later in the banner: stored).
+STEPS = {
+    "accounts": stored_message("Chart of accounts"),
+    "taxes": stored_message("Taxes"),
+    "contacts": stored_message("Contacts"),
+    "items": stored_message("Items"),
+    "currencies": stored_message("Currencies"),
+    "bank_accounts": stored_message("Bank accounts"),
+}
+
+
+def list_label(key: str) -> str:
+    """A list's name by its key ("bank_accounts"), in the reader's language."""
+    labels = {c.key: c.label for c in CACHED_LISTS}
+    return gettext(labels[key]) if key in labels else key.replace("_", " ").capitalize()
+
+
 def refresh(client, organization_id: str, report: Callable[[str, dict, int], None]) -> dict:
     """Refresh every cached list; `report(step, counts, percent)` is called after each page."""
     counts = {}
@@ -124,11 +144,11 @@ def refresh(client, organization_id: str, report: Callable[[str, dict, int], Non
         step_counts = counts.setdefault(cached.key, {"fetched": 0, "new": 0, "removed": 0})
         started = utcnow()
         percent = int(100 * index / len(CACHED_LISTS))
-        report(f"{cached.label}", counts, percent)
+        report(STEPS[cached.key], counts, percent)
         for page in cached.pages(client):
             step_counts["new"] += _store_page(cached, organization_id, page, started)
             step_counts["fetched"] += len(page)
-            report(f"{cached.label}", counts, percent)
+            report(STEPS[cached.key], counts, percent)
         step_counts["removed"] = _mark_removed(cached.model, organization_id, started)
         _store_count(organization_id, cached)
     return counts
@@ -179,20 +199,35 @@ def _mark_removed(model, organization_id: str, seen_at) -> int:
             .execute())
 
 
-# How one record of each list is said, for "1 bank account" (not "1 bank accounts").
-SINGULAR = {"Chart of accounts": "account in the chart", "Taxes": "tax", "Contacts": "contact",
-            "Items": "item", "Currencies": "currency", "Bank accounts": "bank account"}
-
-
 def count_phrase(label: str, count: int) -> str:
-    """'3 bank accounts', '1 bank account', '148 chart of accounts' for a list's count."""
-    return f"{count} {SINGULAR.get(label, label.lower()) if count == 1 else label.lower()}"
+    """'3 bank accounts', '1 bank account', '148 chart of accounts' for a list's count, in
+    the reader's language (shown during a request). `label` is the list's key in the
+    counts (CachedList.label), never shown as it is."""
+    shown = i18n.number(count)
+    if label == "Chart of accounts":
+        return ngettext("%(count)s account in the chart", "%(count)s chart of accounts", count,
+                        count=shown)
+    if label == "Taxes":
+        return ngettext("%(count)s tax", "%(count)s taxes", count, count=shown)
+    if label == "Contacts":
+        return ngettext("%(count)s contact", "%(count)s contacts", count, count=shown)
+    if label == "Items":
+        return ngettext("%(count)s item", "%(count)s items", count, count=shown)
+    if label == "Currencies":
+        return ngettext("%(count)s currency", "%(count)s currencies", count, count=shown)
+    if label == "Bank accounts":
+        return ngettext("%(count)s bank account", "%(count)s bank accounts", count,
+                        count=shown)
+    return f"{shown} {label.lower()}"
 
 
 def summary(counts: dict) -> str:
-    """'150 accounts, 5 taxes, ...' for the banner."""
-    labels = {c.key: c.label.lower() for c in CACHED_LISTS}
-    return ", ".join(f"{value['fetched']} {labels[key]}" for key, value in counts.items())
+    """What a refresh read, as the job's outcome (a stored message)."""
+    fetched = {key: value.get("fetched", 0) for key, value in counts.items()}
+    return stored_message(
+        "Refresh complete: %(accounts)s accounts, %(taxes)s taxes, %(contacts)s contacts, "
+        "%(items)s items, %(currencies)s currencies, %(bank_accounts)s bank accounts.",
+        **{c.key: fetched.get(c.key, 0) for c in CACHED_LISTS})
 
 
 def rebuild_derived(organization_id: str) -> None:

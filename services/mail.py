@@ -1,14 +1,18 @@
 """Sending plain-text e-mail through the SMTP server of the environment (BOOKBRIDGE_SMTP_*).
 
 Failures come back as `MailError` with a reason in plain words and no secret in it, for
-the settings page and the logs alike.
+the settings page and the logs alike: a stored message (services.i18n), read in the reader's
+language (`i18n.in_words(error.reason)` outside a template).
 """
 
+import json
 import smtplib
 import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
+
+from services.i18n import stored_message
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 TIMEOUT = 15  # seconds: a mail server that answers slower than this counts as unreachable
@@ -38,8 +42,9 @@ def server_label(config) -> str:
 def send(config, recipients: list[str], subject: str, body: str) -> None:
     """Send one plain-text mail to every recipient; raises MailError."""
     if not is_configured(config):
-        raise MailError("No mail server is set: set BOOKBRIDGE_SMTP_HOST (and the other "
-                        "BOOKBRIDGE_SMTP_ settings) and restart Bookbridge.")
+        raise MailError(stored_message(
+            "No mail server is set: set BOOKBRIDGE_SMTP_HOST (and the other BOOKBRIDGE_SMTP_ "
+            "settings) and restart Bookbridge."))
     message = EmailMessage()
     message["From"] = sender_address(config)
     message["To"] = ", ".join(recipients)
@@ -61,8 +66,9 @@ def send(config, recipients: list[str], subject: str, body: str) -> None:
 def _security(config) -> str:
     mode = str(config.get("SMTP_SECURITY") or "starttls").strip().lower()
     if mode not in SECURITY_MODES:
-        raise MailError(f"BOOKBRIDGE_SMTP_SECURITY is “{mode}”; it must be starttls, ssl or "
-                        "none.")
+        raise MailError(stored_message(
+            "BOOKBRIDGE_SMTP_SECURITY is “%(mode)s”; it must be starttls, ssl or none.",
+            mode=mode))
     return mode
 
 
@@ -88,38 +94,56 @@ def _connect(config) -> smtplib.SMTP:
 def _reason(config, error: Exception) -> str:
     where = f"{config.get('SMTP_HOST')}:{_port(config)}"
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        return (f"The mail server {where} refused the login (BOOKBRIDGE_SMTP_USERNAME and "
-                "BOOKBRIDGE_SMTP_PASSWORD); check them, often an app password is needed.")
+        return stored_message(
+            "The mail server %(server)s refused the login (BOOKBRIDGE_SMTP_USERNAME and "
+            "BOOKBRIDGE_SMTP_PASSWORD); check them, often an app password is needed.",
+            server=where)
     if isinstance(error, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(error):
-        return (f"The mail server {where} does not offer STARTTLS: set "
-                "BOOKBRIDGE_SMTP_SECURITY to ssl (usually port 465) or, for a local server "
-                "only, none.")
+        return stored_message(
+            "The mail server %(server)s does not offer STARTTLS: set BOOKBRIDGE_SMTP_SECURITY "
+            "to ssl (usually port 465) or, for a local server only, none.", server=where)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return (f"The mail server {where} refused the recipients "
-                f"{', '.join(error.recipients)}.")
+        return stored_message("The mail server %(server)s refused the recipients "
+                              "%(recipients)s.", server=where,
+                              recipients=", ".join(error.recipients))
     if isinstance(error, smtplib.SMTPSenderRefused):
-        return (f"The mail server {where} refused the sender {error.sender}: set "
-                "BOOKBRIDGE_SMTP_FROM to an address it accepts.")
+        return stored_message(
+            "The mail server %(server)s refused the sender %(sender)s: set "
+            "BOOKBRIDGE_SMTP_FROM to an address it accepts.", server=where,
+            sender=str(error.sender))
     if isinstance(error, smtplib.SMTPResponseException):
         text = error.smtp_error.decode(errors="replace") if isinstance(
             error.smtp_error, bytes) else str(error.smtp_error)
-        return f"The mail server {where} answered {error.smtp_code}: {text}"
+        # The server's own words are data: kept as it wrote them.
+        return stored_message("The mail server %(server)s answered %(code)s: %(answer)s",
+                              server=where, code=error.smtp_code, answer=text)
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return (f"The mail server {where} closed the connection unexpectedly; check "
-                "BOOKBRIDGE_SMTP_SECURITY and the port (ssl usually on 465, starttls on 587).")
+        return stored_message(
+            "The mail server %(server)s closed the connection unexpectedly; check "
+            "BOOKBRIDGE_SMTP_SECURITY and the port (ssl usually on 465, starttls on 587).",
+            server=where)
     if isinstance(error, ssl.SSLError):
-        return (f"The secure connection to the mail server {where} failed ({error.reason}); "
-                "check BOOKBRIDGE_SMTP_SECURITY and the port.")
+        return stored_message(
+            "The secure connection to the mail server %(server)s failed (%(detail)s); check "
+            "BOOKBRIDGE_SMTP_SECURITY and the port.", server=where, detail=str(error.reason))
     if isinstance(error, socket.timeout | TimeoutError):
-        return f"The mail server {where} did not answer within {TIMEOUT} seconds."
+        return stored_message("The mail server %(server)s did not answer within %(seconds)s "
+                              "seconds.", server=where, seconds=TIMEOUT)
     if isinstance(error, OSError):
-        return (f"The mail server {where} could not be reached "
-                f"({error.strerror or type(error).__name__}); check BOOKBRIDGE_SMTP_HOST and "
-                "BOOKBRIDGE_SMTP_PORT.")
+        return stored_message(
+            "The mail server %(server)s could not be reached (%(detail)s); check "
+            "BOOKBRIDGE_SMTP_HOST and BOOKBRIDGE_SMTP_PORT.", server=where,
+            detail=error.strerror or type(error).__name__)
     if isinstance(error, smtplib.SMTPException):
-        return f"The mail server {where} failed: {error}"
-    return f"Sending through {where} failed unexpectedly ({type(error).__name__})."
+        return stored_message("The mail server %(server)s failed: %(detail)s", server=where,
+                              detail=str(error))
+    return stored_message("Sending through %(server)s failed unexpectedly (%(detail)s).",
+                          server=where, detail=type(error).__name__)
 
 
 def _scrub(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text
+    """`text` without `secret`, as written and as the stored message's JSON escapes it."""
+    if not secret:
+        return text
+    return text.replace(secret, "***").replace(json.dumps(secret, ensure_ascii=False)[1:-1],
+                                               "***")

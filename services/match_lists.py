@@ -16,19 +16,22 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from models import BankTransaction, Document, DocumentStatus, QontoAccount, db, utcnow
 from models.matching import Settlement, SettlementPart
-from services import audit, bank_line_search, document_search, matching, supplier_rules
+from services import audit, bank_line_search, document_search, i18n, matching, supplier_rules
 from services.bank_lines import money
 from services.spreadsheet import safe_cell
 
 MISSING = "missing"  # lines without a document
 NO_RECEIPT = "no_receipt"  # lines marked "no receipt needed"
-LINE_VIEWS = {MISSING: "Receipt missing", NO_RECEIPT: "No receipt needed"}
+LINE_VIEWS = {MISSING: _l("Receipt missing"), NO_RECEIPT: _l("No receipt needed")}
 
 NOT_PAID = "not_paid"  # open cost documents without a line
 PAID_ELSEWHERE = "paid_elsewhere"  # documents marked "not a bank payment"
-DOCUMENT_VIEWS = {NOT_PAID: "Not paid yet", PAID_ELSEWHERE: "Paid from elsewhere"}
+DOCUMENT_VIEWS = {NOT_PAID: _l("Not paid yet"), PAID_ELSEWHERE: _l("Paid from elsewhere")}
 
 # A CSV export is one request: past this many rows, narrow the filter.
 CSV_LIMIT = 50_000
@@ -122,16 +125,20 @@ def documents(view: str, search: str = ""):
 
 
 def documents_csv(query) -> str:
+    """The documents as CSV. A machine reads it: the same columns and English status names
+    whatever the reader's language, amounts as 94.80, dates as ISO."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["date", "supplier", "number", "total", "currency", "status", "received",
                      "file"])
-    for document in query.limit(CSV_LIMIT):
-        writer.writerow([document.issue_date.isoformat() if document.issue_date else "",
-                         safe_cell(document.supplier_name), safe_cell(document.number),
-                         money(document.total_cents) if document.total_cents is not None
-                         else "", document.currency, document.status.label,
-                         document.created_at.date().isoformat(), safe_cell(document.filename)])
+    with i18n.in_language("en"):
+        for document in query.limit(CSV_LIMIT):
+            writer.writerow([document.issue_date.isoformat() if document.issue_date else "",
+                             safe_cell(document.supplier_name), safe_cell(document.number),
+                             money(document.total_cents) if document.total_cents is not None
+                             else "", document.currency, str(document.status.label),
+                             document.created_at.date().isoformat(),
+                             safe_cell(document.filename)])
     return out.getvalue()
 
 
@@ -158,18 +165,21 @@ def supplier_of(settlement: Settlement) -> str:
 
 def answer_alias_offer(settlement: Settlement, user, accept: bool) -> str:
     """Add the offered bank label to the supplier's aliases (yes) or drop the offer (no);
-    either way the offer is cleared and the answer audited. Returns the message to show."""
+    either way the offer is cleared and the answer audited. Returns the message to show at
+    once (in the reader's language)."""
     label, supplier = settlement.alias_offer, supplier_of(settlement)
     if not label:
-        return "There is nothing to answer: the offer was already answered."
+        return _("There is nothing to answer: the offer was already answered.")
     if accept and supplier:
         try:
             rule = supplier_rules.add_alias(supplier, label, user)
         except supplier_rules.SupplierRuleError as problem:
-            return f"“{label}” was not added: {problem} Edit the supplier rules to fix it."
-        said = f"“{label}” is now a name of supplier {rule.name}: its next lines match it."
+            return _("“%(label)s” was not added: %(problem)s Edit the supplier rules to fix it.",
+                     label=label, problem=i18n.in_words(str(problem)))
+        said = _("“%(label)s” is now a name of supplier %(supplier)s: its next lines match it.",
+                 label=label, supplier=rule.name)
     else:
-        said = "Noted: the bank label was not added."
+        said = _("Noted: the bank label was not added.")
     with db.atomic():
         Settlement.update(alias_offer="").where(Settlement.id == settlement.id).execute()
         audit.record("match.alias_added" if accept and supplier else "match.alias_declined",
@@ -220,8 +230,11 @@ def open_lines_matching(search: str, limit: int = 20) -> list[BankTransaction]:
 
 
 def amount_cents(text: str) -> int | None:
-    """What a person typed as cents when it is an amount ("36.50", "-36,50"), else None."""
-    text = (text or "").strip().replace(" ", "").replace(",", ".")
+    """What a person typed as cents when it is an amount ("36.50", "-36,50", "1 234,50"),
+    else None."""
+    text = (text or "").strip().replace(",", ".")
+    for space in (" ", "\u00a0", "\u202f"):  # "1 234,50" as French writes it
+        text = text.replace(space, "")
     if not re.fullmatch(r"-?\d{1,11}(\.\d{1,2})?", text):
         return None
     return int((Decimal(text) * 100).quantize(Decimal(1)))

@@ -56,6 +56,7 @@ from models import (
     db,
     utcnow,
 )
+from services.i18n import money_value, stored_message, stored_plural_message
 from services.supplier_recognition import fold_name
 
 # -- weights (points out of 100) ------------------------------------------------------------
@@ -92,8 +93,9 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 
 @dataclasses.dataclass
 class Score:
-    """How well a document and a line fit: points (0..100) and why, in plain words.
-    `days` is the line's date minus the document's (None without a fit), for ties."""
+    """How well a document and a line fit: points (0..100) and why, in plain words (stored
+    messages, services.i18n: each reader reads them in their language, amounts in their
+    locale). `days` is the line's date minus the document's (None without a fit), for ties."""
 
     points: int
     reasons: list[str]
@@ -142,13 +144,9 @@ def score(document: Document, line: BankTransaction, settings: MatchSettings, *,
                  (line.booking_date - document.issue_date).days)
 
 
-def money(cents: int, currency: str) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d} {currency}".strip()
-
-
-def _what(document: Document) -> str:
-    return "receipt" if document.document_type == "receipt" else "invoice"
+def _is_receipt(document: Document) -> bool:
+    """Reasons say "receipt" for a receipt and "invoice" for anything else."""
+    return document.document_type == "receipt"
 
 
 def _same_amount(document, line, paid_cents) -> tuple[int, str] | None:
@@ -156,14 +154,31 @@ def _same_amount(document, line, paid_cents) -> tuple[int, str] | None:
     due = document.total_cents - paid_cents
     currency = document.currency or line.currency
     if currency == line.currency and due == line.amount_cents:
-        left = f" (left to pay of {money(document.total_cents, currency)})" if paid_cents \
-            else ""
-        return AMOUNT_POINTS, f"same amount {money(due, currency)}{left}"
+        return AMOUNT_POINTS, _same_amount_reason(
+            due, currency, document.total_cents if paid_cents else None)
     if (line.local_currency and currency == line.local_currency
             and due == line.local_amount_cents):
-        return AMOUNT_POINTS, (f"same amount {money(due, currency)} "
-                               f"(charged {money(line.amount_cents, line.currency)})")
+        return AMOUNT_POINTS, _charged_reason(due, currency, line.amount_cents, line.currency)
     return None
+
+
+# The reasons are stored messages (JSON): the same few hundred are made again and again while
+# proposing, so they are made once each (these functions are pure).
+
+@functools.lru_cache(maxsize=65536)
+def _same_amount_reason(due: int, currency: str, total: int | None) -> str:
+    if total is not None:
+        return stored_message("same amount %(amount)s (left to pay of %(total)s)",
+                              amount=money_value(due, currency),
+                              total=money_value(total, currency))
+    return stored_message("same amount %(amount)s", amount=money_value(due, currency))
+
+
+@functools.lru_cache(maxsize=65536)
+def _charged_reason(due: int, currency: str, charged: int, charged_currency: str) -> str:
+    return stored_message("same amount %(amount)s (charged %(charged)s)",
+                          amount=money_value(due, currency),
+                          charged=money_value(charged, charged_currency))
 
 
 def _may_pay_part(document, line) -> bool:
@@ -173,16 +188,17 @@ def _may_pay_part(document, line) -> bool:
 
 def _part_amount(document, line, paid_cents, numbered) -> tuple[int, str] | None:
     """Points and reason for a line paying part of the document, or more than it: only
-    with the document's number in the line's reference or label."""
+    with the document's number in the line's reference or label (never a receipt:
+    `_may_pay_part`)."""
     due, currency = document.total_cents - paid_cents, line.currency
     if numbered:
+        paid, owed = money_value(line.amount_cents, currency), money_value(due, currency)
         if line.amount_cents > due:
-            return PARTIAL_AMOUNT_POINTS, (
-                f"the {money(line.amount_cents, currency)} payment covers this "
-                f"{money(due, currency)} {_what(document)} and more")
-        return PARTIAL_AMOUNT_POINTS, (
-            f"part payment: {money(line.amount_cents, currency)} of the "
-            f"{money(due, currency)} {_what(document)}")
+            return PARTIAL_AMOUNT_POINTS, stored_message(
+                "the %(paid)s payment covers this %(due)s invoice and more",
+                paid=paid, due=owed)
+        return PARTIAL_AMOUNT_POINTS, stored_message(
+            "part payment: %(paid)s of the %(due)s invoice", paid=paid, due=owed)
     return None
 
 
@@ -198,29 +214,57 @@ def window(document: Document, settings: MatchSettings
 
 def _date(document, line, settings) -> tuple[int, str] | None:
     days = (line.booking_date - document.issue_date).days
-    what = _what(document)
+    receipt = _is_receipt(document)
     if days < -settings.days_before:
         return None
     if days > settings.days_after:
         due = document.due_date
         if due is None or (line.booking_date - due).days > settings.days_after:
             return None
-        return DATE_DUE_POINTS, f"paid {_days(days)} after the {what}, by its due date"
+        return DATE_DUE_POINTS, _paid_by_due_date(receipt, days)
     if days < 0:
         share = 1 - (-days) / (settings.days_before + 1)
-        said = f"paid {_days(-days)} before the {what}'s date"
+        said = _paid_before(receipt, -days)
     elif days <= CLOSE_DAYS:
         share = 1
-        said = (f"paid on the {what}'s date" if days == 0
-                else f"paid {_days(days)} after the {what}")
+        said = _paid_after(receipt, days)
     else:
         share = 1 - (days - CLOSE_DAYS) / (max(settings.days_after, CLOSE_DAYS + 1) - CLOSE_DAYS)
-        said = f"paid {_days(days)} after the {what}"
+        said = _paid_after(receipt, days)
     return DATE_EDGE_POINTS + round((DATE_POINTS - DATE_EDGE_POINTS) * share), said
 
 
-def _days(count: int) -> str:
-    return "1 day" if count == 1 else f"{count} days"
+# A receipt and an invoice each have their own sentences: in French their gender differs.
+
+@functools.lru_cache(maxsize=1024)
+def _paid_after(receipt: bool, days: int) -> str:
+    if days == 0:
+        return stored_message("paid on the receipt's date") if receipt else \
+            stored_message("paid on the invoice's date")
+    if receipt:
+        return stored_plural_message("paid %(num)s day after the receipt",
+                                     "paid %(num)s days after the receipt", days)
+    return stored_plural_message("paid %(num)s day after the invoice",
+                                 "paid %(num)s days after the invoice", days)
+
+
+@functools.lru_cache(maxsize=1024)
+def _paid_before(receipt: bool, days: int) -> str:
+    if receipt:
+        return stored_plural_message("paid %(num)s day before the receipt's date",
+                                     "paid %(num)s days before the receipt's date", days)
+    return stored_plural_message("paid %(num)s day before the invoice's date",
+                                 "paid %(num)s days before the invoice's date", days)
+
+
+@functools.lru_cache(maxsize=1024)
+def _paid_by_due_date(receipt: bool, days: int) -> str:
+    if receipt:
+        return stored_plural_message("paid %(num)s day after the receipt, by its due date",
+                                     "paid %(num)s days after the receipt, by its due date",
+                                     days)
+    return stored_plural_message("paid %(num)s day after the invoice, by its due date",
+                                 "paid %(num)s days after the invoice, by its due date", days)
 
 
 def document_names(document: Document, rules: list[SupplierRule] = ()) -> list[SupplierName]:
@@ -259,16 +303,27 @@ def likeness(ours: str, theirs: str) -> float:
 
 
 def _supplier(names: list[SupplierName], line) -> tuple[int, str] | None:
-    best, reason = 0.0, ""
+    best, found = 0.0, None
     for text in (line.counterparty, line.label):
         folded = fold_name(text)
         for name in names:
             alike = likeness(name.folded, folded)
             if alike > best:
-                best, reason = alike, f"{name.how} {name.shown} ~ {text.strip()}"
+                best, found = alike, (name, text)
     if best < LIKENESS_FLOOR:
         return None
-    return round(SUPPLIER_POINTS * best), reason
+    name, text = found
+    return round(SUPPLIER_POINTS * best), _known_as(name.how, name.shown, text.strip())
+
+
+@functools.lru_cache(maxsize=65536)
+def _known_as(how: str, shown: str, text: str) -> str:
+    """The reason for a supplier's name found on the line: "supplier X ~ LABEL"."""
+    if how == "Zoho contact":
+        return stored_message("Zoho contact %(name)s ~ %(bank)s", name=shown, bank=text)
+    if how == "supplier rule":
+        return stored_message("supplier rule %(name)s ~ %(bank)s", name=shown, bank=text)
+    return stored_message("supplier %(name)s ~ %(bank)s", name=shown, bank=text)
 
 
 def card_digits(text: str) -> set[str]:
@@ -283,12 +338,22 @@ def _card(document, line) -> tuple[int, str] | None:
         return None
     printed = card_digits(document.text)
     if paid_with in printed:
-        return CARD_POINTS, f"card •••• {paid_with}"
+        return CARD_POINTS, _card_reason(paid_with)
     if printed:
         shown = ", ".join(f"•••• {digits}" for digits in sorted(printed))
-        return -OTHER_CARD_PENALTY, (f"the {_what(document)} shows card {shown}, "
-                                     f"the line was paid with •••• {paid_with}")
+        if _is_receipt(document):
+            return -OTHER_CARD_PENALTY, stored_message(
+                "the receipt shows card %(shown)s, the line was paid with •••• %(digits)s",
+                shown=shown, digits=paid_with)
+        return -OTHER_CARD_PENALTY, stored_message(
+            "the invoice shows card %(shown)s, the line was paid with •••• %(digits)s",
+            shown=shown, digits=paid_with)
     return None
+
+
+@functools.lru_cache(maxsize=65536)
+def _card_reason(digits: str) -> str:
+    return stored_message("card •••• %(digits)s", digits=digits)
 
 
 @functools.lru_cache(maxsize=65536)  # pure; every line's reference is compared many times
@@ -320,8 +385,17 @@ def number_in(number: str, line) -> str:
 def _number(document, numbered: str) -> tuple[int, str] | None:
     if not numbered:
         return None
-    where = "transfer reference" if numbered == "reference" else "bank label"
-    return NUMBER_POINTS, f"{_what(document)} {document.number.strip()} in the {where}"
+    number = document.number.strip()
+    if numbered == "reference":
+        if _is_receipt(document):
+            return NUMBER_POINTS, stored_message("receipt %(number)s in the transfer reference",
+                                                 number=number)
+        return NUMBER_POINTS, stored_message("invoice %(number)s in the transfer reference",
+                                             number=number)
+    if _is_receipt(document):
+        return NUMBER_POINTS, stored_message("receipt %(number)s in the bank label",
+                                             number=number)
+    return NUMBER_POINTS, stored_message("invoice %(number)s in the bank label", number=number)
 
 
 def number_keys(text: str) -> set[str]:

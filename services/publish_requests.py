@@ -10,6 +10,7 @@ before anything is sent again (services.publishing).
 
 from models import Document, DocumentStatus, Job, db, utcnow
 from services import audit, jobs, publishing, settlement, zoho
+from services.i18n import stored_message, stored_plural_message
 
 KIND = "publish_documents"
 
@@ -53,7 +54,8 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
     published, problems = 0, 0
     while (document := requested().first()) is not None:
         left = requested().count()
-        jobs.progress(job, f"Publishing {document.filename or document.id} ({left} left)",
+        jobs.progress(job, stored_message("Publishing %(file)s (%(left)s left)",
+                                          file=document.filename or document.id, left=left),
                       counts={"published": published, "problems": problems})
         with zoho_write():
             ok = _publish_one(config, document)
@@ -61,10 +63,15 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
             published += 1
         else:
             problems += 1
-    message = f"{published} document{'s' if published != 1 else ''} published."
+    message = stored_plural_message("%(num)s document published.", "%(num)s documents published.",
+                                    published)
     if problems:
-        message += (f" {problems} could not be: each says why in the inbox "
-                    "(filter: failed, or open the document).")
+        # One message with both counts, never two glued together.
+        message = stored_plural_message(
+            "%(published)s %(num)s could not be: it says why in the inbox (filter: failed, or "
+            "open the document).",
+            "%(published)s %(num)s could not be: each says why in the inbox (filter: failed, "
+            "or open the document).", problems, published=message)
     jobs.succeed(job, message)
 
 
@@ -78,8 +85,8 @@ def _publish_one(config, document: Document) -> bool:
         if document.status != DocumentStatus.PUBLISHED:
             settlement.publish(config, document, document.publish_requested_by)
     except publishing.NewSupplierNeedsConfirmation as ask:
-        problem = (f"Not published: Zoho Books would get a new supplier, {ask.name}. Open "
-                   "the document to confirm it.")
+        problem = stored_message("Not published: Zoho Books would get a new supplier, "
+                                 "%(name)s. Open the document to confirm it.", name=ask.name)
     except (publishing.PublishProblem, zoho.ConnectError) as error:
         problem = str(error)
     fields = {"publish_requested_at": None, "publish_requested_by": None}
@@ -92,6 +99,6 @@ def _publish_one(config, document: Document) -> bool:
 def crashed(job_id: int) -> None:
     job = Job.get_by_id(job_id)
     if job.is_active:
-        jobs.fail(job, "An unexpected error stopped publishing. The documents not published "
-                       "yet are still queued and the next run carries on; the worker log has "
-                       "the details.")
+        jobs.fail(job, stored_message(
+            "An unexpected error stopped publishing. The documents not published yet are still "
+            "queued and the next run carries on; the worker log has the details."))

@@ -33,14 +33,19 @@ from services import (
     zoho,
 )
 from services.bank_lines import money
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
 # After an unknown outcome, Zoho may still be working: wait this long before sending again.
 UNKNOWN_OUTCOME_GRACE = datetime.timedelta(seconds=60)
-LABELS = {"supplier_name": "supplier", "number": "number", "issue_date": "date",
-          "total_cents": "total", "account_id": "category",
-          "paid_through_account_id": "paid from", "contact_id": "customer"}
+# Each field a publish needs, as "Fill in …" names it (a stored message: read in the reader's
+# language).
+LABELS = {"supplier_name": stored_message("the supplier"), "number": stored_message("the number"),
+          "issue_date": stored_message("the date"), "total_cents": stored_message("the total"),
+          "account_id": stored_message("the category"),
+          "paid_through_account_id": stored_message("the account it was paid from"),
+          "contact_id": stored_message("the customer")}
 
 
 # What Bookbridge creates in Zoho Books, by zoho_type: (path, list key, object key, id field,
@@ -54,8 +59,16 @@ RECORDS = {
     "creditnote": ("/creditnotes", "creditnotes", "creditnote", "creditnote_id",
                    "creditnote_number"),
 }
-LABELS_OF_TYPES = {"bill": "Bill", "expense": "Expense", "invoice": "Invoice",
-                   "vendorcredit": "Vendor credit", "creditnote": "Credit note"}
+# What a document became in Zoho Books, as the page names it.
+LABELS_OF_TYPES = {"bill": stored_message("Bill"), "expense": stored_message("Expense"),
+                   "invoice": stored_message("Invoice"),
+                   "vendorcredit": stored_message("Vendor credit"),
+                   "creditnote": stored_message("Credit note")}
+
+
+def type_label(zoho_type: str) -> str:
+    """A stored message naming what the document became in Zoho Books ("Bill")."""
+    return LABELS_OF_TYPES.get(zoho_type, zoho_type.capitalize())
 
 
 class PublishProblem(Exception):
@@ -65,7 +78,8 @@ class PublishProblem(Exception):
 class NewSupplierNeedsConfirmation(Exception):
     def __init__(self, name: str):
         self.name = name
-        super().__init__(f"Zoho Books will get a new supplier: {name}")
+        super().__init__(stored_message("Zoho Books will get a new supplier: %(name)s",
+                                        name=name))
 
 
 def zoho_type(document: Document) -> str:
@@ -89,18 +103,39 @@ def missing_fields(document: Document) -> list[str]:
     return [LABELS[name] for name in needed if getattr(document, name) in (None, "")]
 
 
+def _fill_in(missing: list[str]) -> str:
+    """ "Fill in the supplier, the number and the date before publishing." """
+    if len(missing) == 1:
+        return stored_message("Fill in %(field)s before publishing.", field=missing[0])
+    listed = missing[0]
+    for field in missing[1:-1]:
+        listed = stored_message("%(first)s, %(then)s", first=listed, then=field)
+    return stored_message("Fill in %(fields)s and %(last)s before publishing.", fields=listed,
+                          last=missing[-1])
+
+
 def reference(document: Document) -> str:
     """The reference Bookbridge writes on what it creates, to find it again."""
     return (document.number or f"Bookbridge {document.id}")[:100]
 
 
 PUBLISHABLE = (DocumentStatus.TO_REVIEW, DocumentStatus.READY, DocumentStatus.FAILED)
+# The statuses as stored messages (DocumentStatus.label translates at once: for a page).
+STATUS_NAMES = {
+    DocumentStatus.PROCESSING: stored_message("Processing"),
+    DocumentStatus.TO_REVIEW: stored_message("To review"),
+    DocumentStatus.READY: stored_message("Ready"),
+    DocumentStatus.PUBLISHED: stored_message("Published"),
+    DocumentStatus.FAILED: stored_message("Failed"),
+    DocumentStatus.ARCHIVED: stored_message("Archived"),
+}
 
 
 def check_publishable(document: Document) -> None:
     if document.status not in PUBLISHABLE:
-        raise PublishProblem(f"This document is {document.status.label.lower()}; only "
-                             "documents to review, ready or failed can be published.")
+        raise PublishProblem(stored_message(
+            "This document’s status is “%(status)s”; only documents to review, ready or "
+            "failed can be published.", status=STATUS_NAMES[document.status]))
 
 
 def publish(config, document: Document, user, *, confirm_new_supplier: bool = False) -> None:
@@ -109,31 +144,33 @@ def publish(config, document: Document, user, *, confirm_new_supplier: bool = Fa
     check_publishable(document)
     missing = missing_fields(document)
     if missing:
-        raise PublishProblem("Fill in the " + ", ".join(missing) + " before publishing.")
+        raise PublishProblem(_fill_in(missing))
     if document.duplicate_of_id and document.duplicate_decision != "not_duplicate":
-        raise PublishProblem("This looks like a duplicate; decide whether it is one first.")
+        raise PublishProblem(stored_message(
+            "This looks like a duplicate; decide whether it is one first."))
     _check_taxes(document)
     client = zoho.books_client(config)
     try:
         _publish_with(client, config, document, user, confirm_new_supplier)
     except ZohoUnavailable:
-        raise PublishProblem("Zoho Books is not answering. Nothing is lost: publish again in a "
-                             "few minutes; Bookbridge checks first whether the document "
-                             "already reached Zoho.") from None
+        raise PublishProblem(stored_message(
+            "Zoho Books is not answering. Nothing is lost: publish again in a few minutes; "
+            "Bookbridge checks first whether the document already reached Zoho.")) from None
     except ZohoApiError as error:  # token, quota, a refused contact...: say it plainly
         if getattr(error, "code", None) == 3062:
-            raise PublishProblem("Zoho Books has an inactive contact with this name: "
-                                 "reactivate it in Zoho Books, or choose it in \"Zoho "
-                                 "contact\", then publish again.") from None
+            raise PublishProblem(stored_message(
+                "Zoho Books has an inactive contact with this name: reactivate it in Zoho "
+                "Books, or choose it in “Zoho contact”, then publish again.")) from None
         raise PublishProblem(error.user_message) from None
 
 
 def _check_taxes(document: Document) -> None:
     """Never send Zoho a tax that differs from the document's unless a person confirmed it."""
     problem = document_taxes.check(document).problem
-    if problem and problem != document.tax_confirmed:
-        raise PublishProblem(f"{problem} Choose the matching tax, or confirm the tax code on "
-                             "the document page, then publish again.")
+    if problem and not document_taxes.is_confirmed(document, problem):
+        raise PublishProblem(stored_message(
+            "%(problem)s Choose the matching tax, or confirm the tax code on the document "
+            "page, then publish again.", problem=problem))
 
 
 def _publish_with(client, config, document: Document, user, confirm_new_supplier) -> None:
@@ -141,8 +178,9 @@ def _publish_with(client, config, document: Document, user, confirm_new_supplier
         if _settle_unknown(client, document):
             return
         if utcnow() - document.updated_at < UNKNOWN_OUTCOME_GRACE:
-            raise PublishProblem("Zoho Books has not confirmed the last attempt yet. Publish "
-                                 "again in a minute: Bookbridge looks it up first.")
+            raise PublishProblem(stored_message(
+                "Zoho Books has not confirmed the last attempt yet. Publish again in a minute: "
+                "Bookbridge looks it up first."))
     if document.kind == "cost" and document.supplier_name.strip():
         ensure_supplier(client, document, user, confirm_new_supplier)
     document.publish_state, document.publish_error = "publishing", ""
@@ -154,9 +192,9 @@ def _publish_with(client, config, document: Document, user, confirm_new_supplier
         if _settle_unknown(client, document):
             return
         # Zoho may still be creating it: keep "publishing" so the next try looks first.
-        raise PublishProblem("Zoho Books did not confirm the document. Publish again in a "
-                             "minute: Bookbridge first checks whether it arrived, so it is "
-                             "never created twice.") from None
+        raise PublishProblem(stored_message(
+            "Zoho Books did not confirm the document. Publish again in a minute: Bookbridge "
+            "first checks whether it arrived, so it is never created twice.")) from None
     except ZohoApiError as error:
         _reset(document, _plain_zoho_error(error))
         raise PublishProblem(document.publish_error) from None
@@ -321,10 +359,9 @@ def attach_original(config, client, document: Document, created: dict) -> None:
     try:
         client.post_file(path, field, document.filename, content, document.file.media_type)
     except (ZohoValidationError, ZohoNotFound, ZohoUnavailable) as error:
-        document.warnings = [*document.warnings,
-                             f"Published, but the file could not be attached in Zoho Books "
-                             f"({getattr(error, 'user_message', error)}). Attach it there "
-                             "by hand."]
+        document.warnings = [*document.warnings, stored_message(
+            "Published, but the file could not be attached in Zoho Books (%(reason)s). Attach "
+            "it there by hand.", reason=getattr(error, "user_message", None) or str(error))]
         document.save(only=[Document.warnings])
 
 
@@ -359,11 +396,14 @@ def _reset(document: Document, error: str) -> None:
 def _plain_zoho_error(error: ZohoApiError) -> str:
     message = getattr(error, "message", "") or str(error)
     lowered = message.lower()
+    # Zoho's own message is kept as Zoho wrote it; the sentence around it is translated.
     if "tax" in lowered and ("not exist" in lowered or "invalid" in lowered):
-        return (f"Zoho Books refused the tax: {message}. The tax may no longer exist in Zoho "
-                "Books: refresh the lists or pick another tax code, then publish again.")
+        return stored_message(
+            "Zoho Books refused the tax: %(reason)s. The tax may no longer exist in Zoho Books: "
+            "refresh the lists or pick another tax code, then publish again.", reason=message)
     if "account" in lowered and ("not exist" in lowered or "invalid" in lowered):
-        return (f"Zoho Books refused the category: {message}. Refresh the lists or pick "
-                "another category, then publish again.")
-    return (f"Zoho Books refused the document: {message}. Correct it and publish again; "
-            "the file is kept.")
+        return stored_message(
+            "Zoho Books refused the category: %(reason)s. Refresh the lists or pick another "
+            "category, then publish again.", reason=message)
+    return stored_message("Zoho Books refused the document: %(reason)s. Correct it and publish "
+                          "again; the file is kept.", reason=message)

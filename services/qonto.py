@@ -2,32 +2,87 @@
 
 import logging
 
-from integrations.qonto import QontoAuthError, QontoClient, QontoError
+from flask_babel import gettext as _
+
+from integrations.qonto import (
+    QontoAttachmentExpired,
+    QontoAuthError,
+    QontoClient,
+    QontoError,
+    QontoForbidden,
+    QontoInvalidRequest,
+    QontoNotFound,
+    QontoRateLimited,
+    QontoUnavailable,
+)
 from models import QontoAccount, QontoConnection, QontoStatus, db, utcnow
-from services import alerts, audit, bank_schedule, text_limits
+from services import alerts, audit, bank_schedule, i18n, text_limits
+from services.i18n import stored_message
 from services.secrets_box import SecretBox
 
 log = logging.getLogger(__name__)
 
-# What the consent step says is shared; shown on the page and kept in the audit row.
+# What the consent step says is shared; shown on the page (in the reader's language) and
+# kept in the audit row (as stored messages: the consent as it was given, readable in either).
 SHARED_WITH_ZOHO = (
-    "the name, IBAN and currency of each Qonto account",
-    "every completed transaction: date, amount and currency (and the original amount for "
-    "foreign-currency payments), counterparty, label, note and reference",
-    "the receipts attached to those transactions in Qonto",
+    stored_message("the name, IBAN and currency of each Qonto account"),
+    stored_message("every completed transaction: date, amount and currency (and the original "
+                   "amount for foreign-currency payments), counterparty, label, note and "
+                   "reference"),
+    stored_message("the receipts attached to those transactions in Qonto"),
 )
 
 
 class BankError(Exception):
-    """A user-facing reason why a bank action did not happen."""
+    """A user-facing reason why a bank action did not happen (a stored message)."""
+
+
+# What each Qonto error means for the admin, as a stored message read in their language.
+# integrations/ knows no Flask, so its `user_message` stays English (logs, the command line);
+# these say the same (tests/test_bank_sync.py checks that they do).
+QONTO_REASONS = {
+    QontoAuthError: stored_message(
+        "Qonto refused the login or secret key. An admin should copy them again from Qonto "
+        "(Settings > Integrations and Partnerships > API key) on the Connections page."),
+    QontoForbidden: stored_message(
+        "Qonto says this API key may not read this data. Check in Qonto that the key "
+        "belongs to an owner or admin of the organisation, then try again."),
+    QontoNotFound: stored_message(
+        "Qonto says this item does not exist (it may have been deleted, or the bank account "
+        "was closed). Refresh the list of Qonto accounts and try again."),
+    QontoRateLimited: stored_message(
+        "Qonto is limiting how fast Bookbridge may call it; the sync will continue later "
+        "by itself."),
+    QontoUnavailable: stored_message(
+        "Qonto is not answering properly right now (it may be down or under maintenance); "
+        "the sync will try again later."),
+    QontoAttachmentExpired: stored_message(
+        "The download link of a Qonto receipt had expired; Bookbridge asks Qonto for a "
+        "new one."),
+    QontoError: stored_message("Qonto refused the request."),
+}
+
+
+def reason(error: QontoError) -> str:
+    """What a Qonto error means for the admin, as a stored message (Qonto's own detail,
+    when it gives one that matters, kept as Qonto wrote it)."""
+    if isinstance(error, QontoInvalidRequest):
+        return stored_message(
+            "Qonto rejected Bookbridge's request: %(detail)s. This is usually a bug in "
+            "Bookbridge or a date range Qonto does not accept; please report it.",
+            detail=error.detail)
+    for kind in type(error).__mro__:
+        if kind in QONTO_REASONS:
+            return QONTO_REASONS[kind]
+    return QONTO_REASONS[QontoError]
 
 
 def client(config, connection: QontoConnection | None = None) -> QontoClient:
     connection = connection or QontoConnection.current()
     secret = SecretBox(config["ENCRYPTION_KEY"]).open(connection.secret_key)
     if not secret:
-        raise BankError("Qonto is not connected. An admin can connect it on the Connections "
-                        "page.")
+        raise BankError(stored_message("Qonto is not connected. An admin can connect it on the "
+                                       "Connections page."))
     return QontoClient(connection.login, secret, base_url=config["QONTO_API_URL"],
                        retry_base_delay=config.get("QONTO_RETRY_DELAY", 1.0))
 
@@ -36,23 +91,25 @@ def connect(config, user, login: str, secret_key: str, consented: bool) -> Qonto
     """Check the key with Qonto, then store it (encrypted) with the accounts it reaches."""
     login, secret_key = (login or "").strip(), (secret_key or "").strip()
     if not login or not secret_key:
-        raise BankError("Enter the organisation's login and its secret key.")
-    too_long = (text_limits.problem("The login", login, text_limits.CREDENTIAL)
-                or text_limits.problem("The secret key", secret_key, text_limits.CREDENTIAL))
+        raise BankError(stored_message("Enter the organisation’s login and its secret key."))
+    too_long = (text_limits.problem(_("The login"), login, text_limits.CREDENTIAL)
+                or text_limits.problem(_("The secret key"), secret_key, text_limits.CREDENTIAL))
     if too_long:
-        raise BankError(f"{too_long} Copy them again from Qonto; nothing was saved.")
+        raise BankError(stored_message("%(problem)s Copy them again from Qonto; nothing was "
+                                       "saved.", problem=too_long))
     if not consented:
-        raise BankError("Tick the consent box: Bookbridge shares nothing with Zoho Books "
-                        "without it.")
+        raise BankError(stored_message("Tick the consent box: Bookbridge shares nothing with "
+                                       "Zoho Books without it."))
     try:
         organization = QontoClient(login, secret_key,
                                    base_url=config["QONTO_API_URL"]).organization()
     except QontoAuthError:
-        raise BankError("Qonto refused this login and secret key, so nothing was saved. Copy "
-                        "them again from Qonto: Settings, Integrations and partnerships, API "
-                        "key.") from None
+        raise BankError(stored_message(
+            "Qonto refused this login and secret key, so nothing was saved. Copy them again "
+            "from Qonto: Settings, Integrations and partnerships, API key.")) from None
     except QontoError as error:
-        raise BankError(f"{error.user_message} Nothing was saved.") from None
+        raise BankError(stored_message("%(reason)s Nothing was saved.",
+                                       reason=reason(error))) from None
     connection = QontoConnection.current()
     box = SecretBox(config["ENCRYPTION_KEY"])
     with db.atomic():
@@ -69,9 +126,11 @@ def connect(config, user, login: str, secret_key: str, consented: bool) -> Qonto
         connection.save()
         accounts = store_accounts(organization.get("bank_accounts", []))
         alerts.connection_restored("qonto")
+    with i18n.in_language("en"):  # the audit trail keeps the consent as it was worded
+        consent = [i18n.in_words(item) for item in SHARED_WITH_ZOHO]
     audit.record("qonto.connect", user=user, subject=connection.organization_name,
                  after={"login": login, "accounts": [a.name for a in accounts],
-                        "consent": list(SHARED_WITH_ZOHO)})
+                        "consent": consent})
     return connection
 
 

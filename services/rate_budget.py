@@ -12,6 +12,7 @@ from peewee import IntegrityError
 
 from models import ApiBudget, db, utcnow
 from services import zoho_quota
+from services.i18n import stored_message
 
 
 def _this_minute() -> datetime.datetime:
@@ -43,7 +44,9 @@ class SharedBudget:
             zoho_quota.check_reserve(self.organization_id, self.keep_reserve)
         while not self._take_one():
             pause = min(_seconds_to_next_minute(), self.max_wait)
-            self.on_wait(f"Waiting {int(pause)} s for Zoho's per-minute quota to free up.")
+            # Shown on the job's banner later, to whoever looks: a stored message.
+            self.on_wait(stored_message("Waiting %(seconds)s s for Zoho's per-minute quota to "
+                                        "free up.", seconds=int(pause)))
             self.sleep(pause)
 
     def rate_limited(self, code: int, attempt: int) -> None:
@@ -54,7 +57,8 @@ class SharedBudget:
         # Zoho counts calls from every app of the organisation, so its minute can be spent
         # before ours is: wait for the next minute, then try again.
         pause = min(_seconds_to_next_minute(), self.max_wait)
-        self.on_wait(f"Zoho asked us to slow down; resuming in {int(pause)} s.")
+        self.on_wait(stored_message("Zoho asked us to slow down; resuming in %(seconds)s s.",
+                                    seconds=int(pause)))
         self.sleep(pause)
 
     def after_reply(self, status: int, code: int | None, daily_quota) -> None:

@@ -2,6 +2,8 @@
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from services.i18n import stored_message
+
 
 class SecretUnreadable(Exception):
     """A stored secret could not be decrypted (the encryption key changed)."""
@@ -28,7 +30,7 @@ class SecretBox:
         try:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken as error:
-            raise SecretUnreadable(
+            raise SecretUnreadable(stored_message(
                 "A stored secret cannot be decrypted: the encryption key has changed. "
                 "Restore BOOKBRIDGE_ENCRYPTION_KEY (or data/encryption.key), or reconnect."
-            ) from error
+            )) from error

@@ -47,6 +47,7 @@ from models import (
 from services import audit, document_taxes, matching, publishing, supplier_rules, zoho
 from services.bank_lines import marker_of, money
 from services.document_status import refresh_status
+from services.i18n import in_words, money_value, stored_message
 from services.supplier_recognition import fold_name
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,11 @@ MAX_RETRY_MINUTES = 60
 
 
 class SettlementProblem(Exception):
-    """Why a match was not accepted, settled or undone: what happened and what to do."""
+    """Why a match was not accepted, settled or undone: what happened and what to do.
+
+    `user_message` is a stored message (services.i18n): it may be kept on a row (a
+    publish error, a bank line's failure) and read later; a flash shows it with
+    `i18n.in_words`."""
 
     def __init__(self, user_message: str):
         super().__init__(user_message)
@@ -114,8 +119,9 @@ def _store(line, kind, state, parts, *, origin, user=None, score=None,
                 SettlementPart.create(settlement=settlement, document=document,
                                       amount_cents=amount)
     except IntegrityError:
-        raise SettlementProblem("This bank line was matched a moment ago (by someone else, "
-                                "or automatically). Reload the page to see it.") from None
+        raise SettlementProblem(stored_message(
+            "This bank line was matched a moment ago (by someone else, or automatically). "
+            "Reload the page to see it.")) from None
     return settlement
 
 
@@ -124,7 +130,7 @@ def store_qonto_receipt(line: BankTransaction, document: Document) -> Settlement
     receipt, waiting until the document is ready (the caller's transaction holds both)."""
     settlement = _store(line, SettlementKind.EXPENSE, SettlementState.WAITING,
                         [(document, line.amount_cents)], origin="qonto_receipt",
-                        reasons=["receipt attached to this payment in Qonto"])
+                        reasons=[stored_message("receipt attached to this payment in Qonto")])
     _paid_from_the_line(document, line)
     audit.record("match.accepted", actor="qonto_receipt", subject=_subject(settlement),
                  after=_summary(settlement), zoho_id=line.zoho_transaction_id, link=settlement)
@@ -140,45 +146,61 @@ def release_qonto_receipt(settlement: Settlement) -> None:
         document.status = DocumentStatus.ARCHIVED
         document.save(only=[Document.status])
         audit.record("document.archive", actor="worker", subject=document.filename,
-                     detail="Its bank line was categorised in Zoho Books by hand; the file "
-                            "was attached to the line there instead.", link=document)
+                     detail=stored_message("Its bank line was categorised in Zoho Books by "
+                                           "hand; the file was attached to the line there "
+                                           "instead."), link=document)
 
+
+# The problems below are stored messages (services.i18n): a SettlementProblem may be kept
+# on a row and read later, in the reader's language.
 
 def _line_problem(line: BankTransaction) -> str:
     if line.side != "debit":
-        return "Only payments (debit lines) are matched to receipts and bills."
+        return stored_message("Only payments (debit lines) are matched to receipts and bills.")
     if line.status != "completed":
-        return "This bank line is not completed in Qonto yet; match it once it is."
+        return stored_message("This bank line is not completed in Qonto yet; match it once "
+                              "it is.")
     if line.push_state not in (PushState.READY, PushState.SENDING, PushState.PUSHED):
-        return "This bank line is not sent to Zoho Books (it failed or is held back)."
+        return stored_message("This bank line is not sent to Zoho Books (it failed or is "
+                              "held back).")
     if line.no_receipt_needed:
-        return "This bank line is marked \"no receipt needed\"; undo that mark first."
+        return stored_message("This bank line is marked “no receipt needed”; undo that mark "
+                              "first.")
     if line.categorized_by_id or line.zoho_status in HANDLED_IN_ZOHO:
-        return ("This bank line is already categorised in Zoho Books (by a rule or by "
-                "hand). Uncategorise it in Zoho Books first to match it here.")
+        return stored_message("This bank line is already categorised in Zoho Books (by a rule "
+                              "or by hand). Uncategorise it in Zoho Books first to match it "
+                              "here.")
     if live_settlement(line) is not None:
-        return "This bank line is already matched. Undo that match first."
+        return stored_message("This bank line is already matched. Undo that match first.")
     return ""
 
 
 def _documents_problem(documents: list[Document]) -> str:
     if not documents:
-        return "Choose at least one document for this bank line."
+        return stored_message("Choose at least one document for this bank line.")
     for document in documents:
-        name = document.filename or f"Document {document.id}"
+        name = document.filename or stored_message("Document %(id)s", id=document.id)
         if document.kind != "cost" or document.document_type == "credit_note":
-            return f"{name} is not a cost; only receipts, bills and expenses are matched."
-        if document.status in (DocumentStatus.ARCHIVED, DocumentStatus.PROCESSING,
-                               DocumentStatus.FAILED):
-            return f"{name} is {document.status.label.lower()}; it cannot be matched."
+            return stored_message("%(name)s is not a cost; only receipts, bills and expenses "
+                                  "are matched.", name=name)
+        if document.status is DocumentStatus.ARCHIVED:
+            return stored_message("%(name)s is archived; it cannot be matched.", name=name)
+        if document.status is DocumentStatus.PROCESSING:
+            return stored_message("%(name)s is still being read; it cannot be matched yet.",
+                                  name=name)
+        if document.status is DocumentStatus.FAILED:
+            return stored_message("%(name)s could not be read; it cannot be matched.",
+                                  name=name)
         if document.total_cents is None:
-            return f"{name} has no total yet; fill it in first."
+            return stored_message("%(name)s has no total yet; fill it in first.", name=name)
         if document.not_bank_payment:
-            return f"{name} is marked \"not a bank payment\"; undo that mark first."
+            return stored_message("%(name)s is marked “not a bank payment”; undo that mark "
+                                  "first.", name=name)
         if document.duplicate_decision == "same_document":
-            return f"{name} is a duplicate of another document; match that one."
+            return stored_message("%(name)s is a duplicate of another document; match that "
+                                  "one.", name=name)
         if left_to_explain(document) <= 0:
-            return f"{name} is already matched to a bank line."
+            return stored_message("%(name)s is already matched to a bank line.", name=name)
     return ""
 
 
@@ -186,20 +208,22 @@ def _kind_of(documents: list[Document]) -> SettlementKind:
     unpublished = [d for d in documents if d.status is not DocumentStatus.PUBLISHED]
     if unpublished:
         if len(documents) > 1:
-            raise SettlementProblem("An unpublished receipt is matched alone: it becomes the "
-                                    "expense of this line. Publish the others first, or "
-                                    "match it on its own.")
+            raise SettlementProblem(stored_message(
+                "An unpublished receipt is matched alone: it becomes the expense of this "
+                "line. Publish the others first, or match it on its own."))
         return SettlementKind.EXPENSE
     types = {d.zoho_type for d in documents}
     if types == {"bill"}:
         if len({d.contact_id for d in documents}) > 1:
-            raise SettlementProblem("One payment pays the bills of one supplier: choose "
-                                    "bills of the same supplier.")
+            raise SettlementProblem(stored_message(
+                "One payment pays the bills of one supplier: choose bills of the same "
+                "supplier."))
         return SettlementKind.VENDOR_PAYMENT
     if types == {"expense"}:
         return SettlementKind.MATCH
-    raise SettlementProblem("Choose either published bills (the line pays them) or "
-                            "published expenses (the line is matched to them), not both.")
+    raise SettlementProblem(stored_message(
+        "Choose either published bills (the line pays them) or published expenses (the line "
+        "is matched to them), not both."))
 
 
 def _parts(line, documents, amounts) -> list[tuple[Document, int]]:
@@ -210,17 +234,21 @@ def _parts(line, documents, amounts) -> list[tuple[Document, int]]:
     else:
         parts = [(d, left_to_explain(d)) for d in documents]
     if any(amount <= 0 for _, amount in parts):
-        raise SettlementProblem("Each document must explain a positive amount of the line.")
+        raise SettlementProblem(stored_message(
+            "Each document must explain a positive amount of the line."))
     if len(parts) > 1 and sum(amount for _, amount in parts) != line.amount_cents:
         total = sum(amount for _, amount in parts)
-        raise SettlementProblem(
-            f"The documents add up to {money(total)} {line.currency} but the line is "
-            f"{money(line.amount_cents)} {line.currency}. Choose documents that add up to the "
-            "line, or give each one its part.")
+        raise SettlementProblem(stored_message(
+            "The documents add up to %(total)s but the line is %(amount)s. Choose documents "
+            "that add up to the line, or give each one its part.",
+            total=money_value(total, line.currency),
+            amount=money_value(line.amount_cents, line.currency)))
     for document, amount in parts:
         if len(parts) > 1 and amount > left_to_explain(document):
-            raise SettlementProblem(f"{document.filename} has only "
-                                    f"{money(left_to_explain(document))} left to pay.")
+            raise SettlementProblem(stored_message(
+                "%(name)s has only %(left)s left to pay.", name=document.filename,
+                left=money_value(left_to_explain(document),
+                                 document.currency or line.currency)))
     return parts
 
 
@@ -379,9 +407,10 @@ def settle(config, settlement_id: int, *, client=None, user=None,
     except ZohoUnavailable:
         if _look_up(config, client, settlement, user):
             return settlement
-        raise SettlementProblem("Zoho Books did not confirm the match. Nothing is lost: it is "
-                                "tried again in a minute, and Bookbridge first checks whether "
-                                "it reached Zoho, so nothing is recorded twice.") from None
+        raise SettlementProblem(stored_message(
+            "Zoho Books did not confirm the match. Nothing is lost: it is tried again in a "
+            "minute, and Bookbridge first checks whether it reached Zoho, so nothing is "
+            "recorded twice.")) from None
     except (ZohoValidationError, ZohoNotFound) as error:
         # A late first attempt may have landed meanwhile: then Zoho refuses this one.
         if _look_up(config, client, settlement, user):
@@ -395,8 +424,9 @@ def _prepare_expense(client, settlement, document, user, confirmed) -> None:
     """Before the ledger commit: the supplier exists in Zoho (created as publishing does)."""
     if not ready_to_settle(document):
         _commit_state(settlement, SettlementState.WAITING)
-        raise SettlementProblem("The receipt is not ready: fill in its date, total and "
-                                "category, then publish it (it settles the bank line).")
+        raise SettlementProblem(stored_message(
+            "The receipt is not ready: fill in its date, total and category, then publish it "
+            "(it settles the bank line)."))
     if document.supplier_name.strip():
         try:
             publishing.ensure_supplier(client, document, user, confirmed)
@@ -406,7 +436,7 @@ def _prepare_expense(client, settlement, document, user, confirmed) -> None:
 
 def wait_for_person(settlement_id: int, reason: str) -> None:
     """Back to WAITING with what to do (a new supplier to confirm, Zoho disconnected):
-    nothing is sent until a person acts."""
+    nothing is sent until a person acts. `reason` is a stored message."""
     (Settlement.update(state=SettlementState.WAITING, error=reason)
      .where(Settlement.id == settlement_id, Settlement.state.in_(TO_SETTLE)).execute())
     audit.record("match.failed", actor="worker", subject=f"settlement {settlement_id}",
@@ -532,9 +562,9 @@ def _look_up(config, client, settlement: Settlement, user) -> bool:
                     found=(record, detail))
         return True
     if detail.get("status") not in (None, "", "uncategorized"):
-        _fail(settlement, "Someone recorded this bank line in Zoho Books another way "
-                          f"({detail.get('status')}). Undo it there, or undo this match.",
-              user)
+        _fail(settlement, stored_message(
+            "Someone recorded this bank line in Zoho Books another way (%(status)s). Undo it "
+            "there, or undo this match.", status=str(detail.get("status"))), user)
         return True
     return False
 
@@ -595,9 +625,11 @@ def _fail(settlement, error: str, user) -> Settlement:
 
 
 def _plain_error(settlement: Settlement, error: ZohoApiError) -> str:
+    """Zoho's refusal as the settlement's error: our sentence, Zoho's own words inside."""
     message = getattr(error, "message", "") or str(error)
-    return (f"Zoho Books refused to record this match: {message}. Correct what it says "
-            "(in Bookbridge or in Zoho Books), then settle it again, or undo the match.")
+    return stored_message("Zoho Books refused to record this match: %(reason)s. Correct what "
+                          "it says (in Bookbridge or in Zoho Books), then settle it again, or "
+                          "undo the match.", reason=message)
 
 
 def retry(settlement: Settlement, user) -> None:
@@ -632,8 +664,8 @@ def publish_matched(config, document: Document, user, *, confirm_new_supplier=Fa
     settlement = live_expense_settlement(document)
     if settlement.state is SettlementState.WAITING:
         if not ready_to_settle(document):
-            raise publishing.PublishProblem("Fill in the date, total and category before "
-                                            "publishing.")
+            raise publishing.PublishProblem(stored_message(
+                "Fill in the date, total and category before publishing."))
         _commit_state(settlement, SettlementState.QUEUED)
     elif settlement.state is SettlementState.FAILED:
         _commit_state(settlement, SettlementState.QUEUED)
@@ -642,8 +674,9 @@ def publish_matched(config, document: Document, user, *, confirm_new_supplier=Fa
     except SettlementProblem as problem:
         raise publishing.PublishProblem(problem.user_message) from None
     except ZohoUnavailable:
-        raise publishing.PublishProblem("Zoho Books is not answering. Nothing is lost: "
-                                        "publish again in a few minutes.") from None
+        raise publishing.PublishProblem(stored_message(
+            "Zoho Books is not answering. Nothing is lost: publish again in a few "
+            "minutes.")) from None
     except ZohoApiError as error:
         raise publishing.PublishProblem(error.user_message) from None
     settlement = Settlement.get_by_id(settlement.id)
@@ -652,9 +685,9 @@ def publish_matched(config, document: Document, user, *, confirm_new_supplier=Fa
     if settlement.state is SettlementState.FAILED:
         raise publishing.PublishProblem(settlement.error)
     if settlement.state is SettlementState.QUEUED:
-        raise publishing.PublishProblem(
+        raise publishing.PublishProblem(stored_message(
             "This receipt is matched to a bank line that is not in Zoho Books yet. It is "
-            "published with the line after the next bank sync; nothing else to do.")
+            "published with the line after the next bank sync; nothing else to do."))
 
 
 # -- undoing -------------------------------------------------------------------------------------
@@ -667,8 +700,9 @@ def undo(settlement: Settlement, user) -> None:
     if settlement.state in (SettlementState.UNDONE, SettlementState.UNDOING):
         return
     if settlement.state is SettlementState.SETTLING:
-        raise SettlementProblem("This match is being recorded in Zoho Books right now. Undo "
-                                "it in a minute, once it is done.")
+        raise SettlementProblem(stored_message(
+            "This match is being recorded in Zoho Books right now. Undo it in a minute, once "
+            "it is done."))
     if settlement.state is not SettlementState.SETTLED:  # nothing in Zoho to reverse
         _mark_undone(settlement, user, in_zoho=False)
         return
@@ -693,13 +727,14 @@ def unsettle(config, settlement_id: int, *, client=None) -> Settlement | None:
                         params={"account_id": line.account.zoho_account_id})
         except ZohoUnavailable:
             if _line_detail(client, line).get("status") != "uncategorized":
-                raise SettlementProblem("Zoho Books did not confirm the undo; it is tried "
-                                        "again in a minute (looked up first).") from None
+                raise SettlementProblem(stored_message(
+                    "Zoho Books did not confirm the undo; it is tried again in a minute "
+                    "(looked up first).")) from None
         except (ZohoValidationError, ZohoNotFound) as error:
             if _line_detail(client, line).get("status") != "uncategorized":
-                settlement.error = (f"Zoho Books refused to undo this match: "
-                                    f"{getattr(error, 'message', error)}. Undo it in Zoho "
-                                    "Books, then here again.")
+                settlement.error = stored_message(
+                    "Zoho Books refused to undo this match: %(reason)s. Undo it in Zoho Books, "
+                    "then here again.", reason=str(getattr(error, "message", error)))
                 settlement.state = SettlementState.SETTLED
                 settlement.save(only=[Settlement.error, Settlement.state])
                 audit.record("match.failed", user=user, actor=None if user else "worker",
@@ -756,7 +791,8 @@ def auto_accept(document_ids=None, line_ids=None) -> int:
             accept(proposal.line, [proposal.document], None, origin="auto",
                    score=proposal.score, reasons=proposal.reasons)
         except SettlementProblem as problem:
-            log.info("auto-accept skipped line %s: %s", proposal.line_id, problem)
+            log.info("auto-accept skipped line %s: %s", proposal.line_id,
+                     in_words(problem.user_message))
             continue
         accepted += 1
     return accepted

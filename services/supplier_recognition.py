@@ -21,6 +21,7 @@ import unicodedata
 
 from models import Document, SupplierRule, ZohoConnection, ZohoContact, db
 from models.zoho import ZohoContactIdentifier
+from services.i18n import stored_message
 
 # Legal forms dropped from names before comparing them (after folding: no dots, lower case).
 LEGAL_FORMS = frozenset("""
@@ -36,8 +37,8 @@ DOCUMENT_WORDS = re.compile(
     r"^(facture|invoice|rechnung|factuur|fattura|factura|avoir|gutschrift|credit|receipt|"
     r"ticket|recu|bon|devis|quote|date|datum|fecha|data|n|no|nr|num|numero|number)\b")
 KINDS = ("vat", "registration", "iban")
-HOW = {"vat": "VAT number", "registration": "company registration number", "iban": "IBAN",
-       "name": "name", "alias": "supplier rule alias", "beginning": "beginning of the name"}
+# How a supplier can be recognised (describe() says it in words).
+HOW = ("vat", "registration", "iban", "name", "alias", "beginning")
 
 
 @functools.lru_cache(maxsize=4096)  # pure, and pages fold the same few hundred names
@@ -211,15 +212,38 @@ def _by_name(supplier_name: str, kind: str) -> tuple[ZohoContact | None, dict]:
 
 
 def describe(recognition: dict, contact_name: str = "") -> str:
-    """'Recognised by VAT number FR22424761419 as OVHcloud' for the review page."""
-    how = HOW.get((recognition or {}).get("by", ""))
-    if not how:
+    """'Recognised by VAT number FR22424761419 as the Zoho contact OVHcloud.' for the review
+    page: a stored message, kept on the document and read in the reader's language."""
+    by = (recognition or {}).get("by", "")
+    if by not in HOW:
         return ""
-    value = recognition.get("value", "")
-    shown = f" {value}" if recognition["by"] in KINDS else (
-        f" “{value}”" if recognition["by"] != "name" else "")
-    name = f" as the Zoho contact {contact_name}" if contact_name else ""
-    return f"Recognised by {how}{shown}{name}."
+    values = {"value": recognition.get("value", ""), "contact": contact_name}
+    if contact_name:
+        return {
+            "vat": stored_message("Recognised by VAT number %(value)s as the Zoho contact "
+                                  "%(contact)s.", **values),
+            "registration": stored_message("Recognised by company registration number "
+                                           "%(value)s as the Zoho contact %(contact)s.",
+                                           **values),
+            "iban": stored_message("Recognised by IBAN %(value)s as the Zoho contact "
+                                   "%(contact)s.", **values),
+            "name": stored_message("Recognised by name as the Zoho contact %(contact)s.",
+                                   **values),
+            "alias": stored_message("Recognised by supplier rule alias “%(value)s” as the Zoho "
+                                    "contact %(contact)s.", **values),
+            "beginning": stored_message("Recognised by the beginning of the name “%(value)s” "
+                                        "as the Zoho contact %(contact)s.", **values),
+        }[by]
+    return {
+        "vat": stored_message("Recognised by VAT number %(value)s.", **values),
+        "registration": stored_message("Recognised by company registration number %(value)s.",
+                                       **values),
+        "iban": stored_message("Recognised by IBAN %(value)s.", **values),
+        "name": stored_message("Recognised by name.", **values),
+        "alias": stored_message("Recognised by supplier rule alias “%(value)s”.", **values),
+        "beginning": stored_message("Recognised by the beginning of the name “%(value)s”.",
+                                    **values),
+    }[by]
 
 
 def learn(document: Document, contact_id: str) -> list[str]:

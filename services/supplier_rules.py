@@ -7,6 +7,8 @@ documents; a value a person chose is never overwritten.
 
 import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
 from models import ConnectionSettings, Document, DocumentStatus, SupplierRule, db, utcnow
@@ -16,14 +18,18 @@ from services.supplier_recognition import fold_name
 
 # Document fields a rule sets, in the order they are shown.
 APPLIED = ("contact_id", "account_id", "tax_id", "payment", "paid_through_account_id")
-PAYMENTS = {"bill": "Bill to pay", "expense": "Expense, already paid"}
+# The choices of the form, named in the reader's language when shown.
+PAYMENTS = {"bill": _l("Bill to pay"), "expense": _l("Expense, already paid")}
 FROM_THE_DOCUMENT = ("e-invoice", "text", "ocr")
-AUTO_PUBLISH_NEEDS_CATEGORY = ("Choose a category first: auto-publishing needs one, as Dext "
-                               "advises.")
+AUTO_PUBLISH_NEEDS_CATEGORY = _l("Choose a category first: auto-publishing needs one, as Dext "
+                                 "advises.")
 
 
 class SupplierRuleError(Exception):
-    """A supplier rule that cannot be saved, with the reason in plain words."""
+    """A supplier rule that cannot be saved, with the reason in plain words.
+
+    Raised while a person saves a rule and shown to them at once, so translated when raised
+    (gettext, in the reader's language)."""
 
 
 def ordered():
@@ -134,29 +140,30 @@ def _clean(fields: dict, rule: SupplierRule | None) -> dict:
     values["auto_publish"] = bool(values["auto_publish"])
     aliases = values["aliases"]
     if isinstance(aliases, str) or not isinstance(aliases, list | tuple):
-        raise SupplierRuleError("Aliases must be a list of names.")
+        raise SupplierRuleError(_("Aliases must be a list of names."))
     if any(not isinstance(alias, str) or not alias.strip() for alias in aliases):
-        raise SupplierRuleError("An alias is blank: remove it or give it a name.")
+        raise SupplierRuleError(_("An alias is blank: remove it or give it a name."))
     values["aliases"] = [alias.strip() for alias in aliases]
     return values
 
 
 def validate(values: dict, rule: SupplierRule | None = None) -> None:
     if not values["name"]:
-        raise SupplierRuleError("Give the supplier's name, as it appears on its documents.")
-    too_long = text_limits.problem("The name", values["name"], text_limits.NAME) or next(
-        (text_limits.problem(f"The alias “{alias[:40]}…”", alias, text_limits.ALIAS)
+        raise SupplierRuleError(_("Give the supplier’s name, as it appears on its documents."))
+    too_long = text_limits.problem(_("The name"), values["name"], text_limits.NAME) or next(
+        (text_limits.problem(_("The alias “%(alias)s…”", alias=alias[:40]), alias,
+                             text_limits.ALIAS)
          for alias in values["aliases"] if len(alias) > text_limits.ALIAS), None)
     if too_long:
-        raise SupplierRuleError(too_long)
+        raise SupplierRuleError(str(too_long))
     if len(values["aliases"]) > text_limits.ALIASES:
-        raise SupplierRuleError(f"At most {text_limits.ALIASES} aliases; keep the names this "
-                                "supplier really prints.")
+        raise SupplierRuleError(_("At most %(num)s aliases; keep the names this supplier "
+                                  "really prints.", num=text_limits.ALIASES))
     seen = {values["name"].casefold()}
     for alias in values["aliases"]:  # "Scaleway SAS" beside "Scaleway" is harmless, kept
         if alias.casefold() in seen:
-            raise SupplierRuleError(f"“{alias}” is listed twice (aliases are compared "
-                                    "without case): keep it once.")
+            raise SupplierRuleError(_("“%(alias)s” is listed twice (aliases are compared "
+                                      "without case): keep it once.", alias=alias))
         seen.add(alias.casefold())
     others = SupplierRule.select()
     if rule is not None and rule.id is not None:
@@ -164,20 +171,21 @@ def validate(values: dict, rule: SupplierRule | None = None) -> None:
     for other in others:
         for name in [values["name"], *values["aliases"]]:
             if _fold(name) in names_of(other):
-                raise SupplierRuleError(f"“{name}” is already a name of the supplier rule "
-                                        f"“{other.name}”: a supplier has one rule.")
+                raise SupplierRuleError(_("“%(name)s” is already a name of the supplier rule "
+                                          "“%(rule)s”: a supplier has one rule.",
+                                          name=name, rule=other.name))
     if values["payment"] not in PAYMENTS:
-        raise SupplierRuleError("Choose a bill to pay or an expense already paid.")
+        raise SupplierRuleError(_("Choose a bill to pay or an expense already paid."))
     days = values["payment_terms_days"]
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)
                              or not 0 <= days <= 365):
-        raise SupplierRuleError("Payment terms are a number of days from 0 to 365.")
+        raise SupplierRuleError(_("Payment terms are a number of days from 0 to 365."))
     if values["auto_publish"]:
         if not values["account_id"]:
-            raise SupplierRuleError(AUTO_PUBLISH_NEEDS_CATEGORY)
+            raise SupplierRuleError(str(AUTO_PUBLISH_NEEDS_CATEGORY))
         if values["payment"] == "expense" and not values["paid_through_account_id"]:
-            raise SupplierRuleError("Choose the account the expenses are paid from: "
-                                    "auto-publishing an expense needs it.")
+            raise SupplierRuleError(_("Choose the account the expenses are paid from: "
+                                      "auto-publishing an expense needs it."))
 
 
 def save(user, fields: dict, rule: SupplierRule | None = None) -> SupplierRule:
@@ -200,8 +208,8 @@ def save(user, fields: dict, rule: SupplierRule | None = None) -> SupplierRule:
             rule.updated_at = utcnow()
             rule.save()
     except IntegrityError:
-        raise SupplierRuleError(f"There is already a supplier rule named "
-                                f"“{values['name']}”.") from None
+        raise SupplierRuleError(_("There is already a supplier rule named “%(name)s”.",
+                                  name=values["name"])) from None
     audit.record("supplier_rule.save", user=user, subject=f"{rule.name} (v{rule.version})",
                  before=before, after=_snapshot(rule), link=rule)
     rule.reapplied = reapply(rule, user, also=old_names - names_of(rule))
@@ -221,8 +229,8 @@ def from_document(document: Document, user) -> SupplierRule:
     """Turn a person's choices on a document into its supplier's rule (new or updated)."""
     name = (document.supplier_name or "").strip()
     if not name:
-        raise SupplierRuleError("This document has no supplier name: fill it in and save "
-                                "first.")
+        raise SupplierRuleError(_("This document has no supplier name: fill it in and save "
+                                  "first."))
     fields = {field: getattr(document, field) for field in APPLIED}
     rule = rule_for(name)
     if rule is None:

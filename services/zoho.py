@@ -21,6 +21,7 @@ from models import (
     utcnow,
 )
 from services import alerts, audit, zoho_quota
+from services.i18n import stored_message
 from services.rate_budget import SharedBudget
 from services.secrets_box import SecretBox, SecretUnreadable
 
@@ -35,7 +36,8 @@ LEASE = datetime.timedelta(seconds=30)
 
 
 class ConnectError(Exception):
-    """A step of connecting failed; the message says what happened and what to do."""
+    """A step of connecting failed; the message (a stored message, services.i18n) says what
+    happened and what to do."""
 
 
 class OrganisationSwitch(Exception):
@@ -66,7 +68,7 @@ def accounts_client(config) -> ZohoAccounts:
 
 def consent_url(config, data_centre: str, state: str) -> str:
     if data_centre not in DATA_CENTRES:
-        raise ConnectError("Pick the data centre your Zoho account lives in.")
+        raise ConnectError(stored_message("Pick the data centre your Zoho account lives in."))
     return accounts_client(config).authorize_url(data_centre, state)
 
 
@@ -76,16 +78,18 @@ def accept_callback(config, user, params, expected_state: str | None) -> Pending
     """Check Zoho's redirect, exchange the code and list the organisations it can reach."""
     if params.get("error"):
         if params.get("error") == "access_denied":
-            raise ConnectError("Consent was declined in Zoho, so nothing was connected. "
-                               "Click Connect to try again.")
-        raise ConnectError("Zoho did not grant access. Click Connect to try again.")
+            raise ConnectError(stored_message("Consent was declined in Zoho, so nothing was "
+                                              "connected. Click Connect to try again."))
+        raise ConnectError(stored_message("Zoho did not grant access. Click Connect to try "
+                                          "again."))
     if not expected_state or params.get("state") != expected_state:
-        raise ConnectError("This answer from Zoho does not match the consent you started here, "
-                           "or it was already used. Nothing was changed; click Connect to "
-                           "start again.")
+        raise ConnectError(stored_message(
+            "This answer from Zoho does not match the consent you started here, or it was "
+            "already used. Nothing was changed; click Connect to start again."))
     if not params.get("code"):
-        raise ConnectError("Zoho's answer carried no authorisation code. Nothing was changed; "
-                           "click Connect to start again.")
+        raise ConnectError(stored_message(
+            "Zoho's answer carried no authorisation code. Nothing was changed; click Connect "
+            "to start again."))
     client = accounts_client(config)
     data_centre = params.get("location") or ""
     try:
@@ -95,8 +99,9 @@ def accept_callback(config, user, params, expected_state: str | None) -> Pending
     except ZohoAuthError as error:
         raise ConnectError(error.user_message) from None
     if not tokens.refresh_token:
-        raise ConnectError("Zoho returned no refresh token, so the connection could not last. "
-                           "Click Connect again and accept the consent screen.")
+        raise ConnectError(stored_message(
+            "Zoho returned no refresh token, so the connection could not last. Click Connect "
+            "again and accept the consent screen."))
     organizations = _list_organizations(tokens.api_domain, tokens.access_token)
     box = SecretBox(config["ENCRYPTION_KEY"])
     with db.atomic():
@@ -129,8 +134,9 @@ def _list_organizations(api_domain: str, access_token: str) -> list[dict]:
     except ZohoApiError as error:
         raise ConnectError(error.user_message) from None
     if not organizations:
-        raise ConnectError("This Zoho account has no Zoho Books organisation. Create one in "
-                           "Zoho Books, then click Connect again.")
+        raise ConnectError(stored_message(
+            "This Zoho account has no Zoho Books organisation. Create one in Zoho Books, then "
+            "click Connect again."))
     return [
         {
             "organization_id": str(org["organization_id"]),
@@ -164,8 +170,8 @@ def finish(config, pending: PendingAuthorization, organization_id: str, user, *,
     chosen = next((o for o in pending.organizations
                    if o["organization_id"] == organization_id), None)
     if chosen is None:
-        raise ConnectError("That organisation is not one this Zoho login can reach. "
-                           "Pick one from the list.")
+        raise ConnectError(stored_message("That organisation is not one this Zoho login can "
+                                          "reach. Pick one from the list."))
     connection = ZohoConnection.current()
     switching = bool(connection.organization_id) and connection.organization_id != organization_id
     if switching and not confirmed_switch:
@@ -237,7 +243,8 @@ def disconnect(config, user) -> bool:
     alerts.connection_restored("zoho")  # an admin's choice, not a problem to mail
     audit.record("zoho.disconnect", user=user, subject=connection.organization_name,
                  before=before, after=_describe(connection),
-                 detail="" if revoked else "Zoho could not be reached to revoke the token.")
+                 detail="" if revoked else stored_message(
+                     "Zoho could not be reached to revoke the token."))
     return revoked
 
 
@@ -275,6 +282,8 @@ def _naive_utc(moment: datetime.datetime) -> datetime.datetime:
 
 
 def mark_needs_reconnect(connection: ZohoConnection, reason: str) -> None:
+    """`reason` (a stored message) is kept as the connection's problem, shown in every
+    page's banner."""
     if connection.status is ConnectionStatus.NEEDS_RECONNECT:
         return
     before = _describe(connection)
@@ -317,7 +326,7 @@ class StoredTokens:
         while True:
             connection = self._load()
             if connection.status is not ConnectionStatus.CONNECTED:
-                raise TokenRevoked("The Zoho Books connection is not active.")
+                raise TokenRevoked(stored_message("The Zoho Books connection is not active."))
             if self._usable(connection, stale):
                 try:
                     return self.box.open(connection.access_token)
@@ -327,7 +336,8 @@ class StoredTokens:
             if self._take_lease(connection):
                 return self._refresh(connection)
             if time.monotonic() > deadline:
-                raise RefreshThrottled("Another process is refreshing the Zoho token.")
+                raise RefreshThrottled(stored_message(
+                    "Another process is refreshing the Zoho token."))
             self.sleep(0.2)
 
     @staticmethod
@@ -354,8 +364,9 @@ class StoredTokens:
         try:
             recent = self._recent_refreshes(connection)
             if len(recent) >= REFRESHES_PER_WINDOW:
-                raise RefreshThrottled("Zoho's limit of 10 token refreshes in 10 minutes is "
-                                       "reached; the run will resume in a few minutes.")
+                raise RefreshThrottled(stored_message(
+                    "Zoho's limit of 10 token refreshes in 10 minutes is reached; the run will "
+                    "resume in a few minutes."))
             try:
                 refresh_token = self.box.open(connection.refresh_token)
             except SecretUnreadable as error:
@@ -365,8 +376,9 @@ class StoredTokens:
                 tokens = accounts_client(self.config).refresh(connection.accounts_server,
                                                               refresh_token)
             except TokenRevoked:
-                mark_needs_reconnect(connection, "Zoho refused the saved authorisation (it was "
-                                     "revoked or has expired). An admin must reconnect.")
+                mark_needs_reconnect(connection, stored_message(
+                    "Zoho refused the saved authorisation (it was revoked or has expired). An "
+                    "admin must reconnect."))
                 raise
             recent.append(utcnow().isoformat())
             ZohoConnection.update(
@@ -408,8 +420,8 @@ def books_client(config, connection: ZohoConnection | None = None, on_wait=None,
     (services.zoho_quota.QuotaPause)."""
     connection = connection or ZohoConnection.current()
     if not connection.is_connected:
-        raise ConnectError("Zoho Books is not connected. An admin can connect it on the "
-                           "Connections page.")
+        raise ConnectError(stored_message("Zoho Books is not connected. An admin can connect "
+                                          "it on the Connections page."))
     budget = SharedBudget(connection.organization_id, config["ZOHO_CALLS_PER_MINUTE"],
                           on_wait=on_wait, max_wait=config["ZOHO_MAX_QUOTA_WAIT"],
                           keep_reserve=zoho_quota.reserve_percent(config) if long_import

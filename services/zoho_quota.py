@@ -19,7 +19,11 @@ import logging
 import math
 from collections.abc import Callable
 
+from flask_babel import gettext
+
 from models import ZohoQuota, utcnow
+from services import i18n
+from services.i18n import stored_message
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +48,37 @@ class QuotaPause(Exception):
     reserve_percent: int = DEFAULT_RESERVE_PERCENT
 
     def message(self, now: datetime.datetime | None = None) -> str:
+        """Why the import stopped and when it resumes, a stored message (the banner puts
+        "Paused:" before it: see `is_pause`)."""
         wait = wait_text(self.resumes_at - (now or utcnow()))
         if self.reason == "reserve":
-            why = (f"Zoho's daily quota is down to its {self.reserve_percent} % reserve, "
-                   "kept for publishing.")
-        else:
-            why = ("Zoho's daily API calls are all spent (other apps connected to the "
-                   "organisation spend them too).")
-        return f"Paused: {why} Resumes after the reset, in {wait}."
+            return stored_message(
+                "Zoho's daily quota is down to its %(percent)s %% reserve, kept for "
+                "publishing. Resumes after the reset, in %(wait)s.",
+                percent=self.reserve_percent, wait=wait)
+        return stored_message(
+            "Zoho's daily API calls are all spent (other apps connected to the "
+            "organisation spend them too). Resumes after the reset, in %(wait)s.", wait=wait)
+
+
+# The English of a pause message, as jobs ended by a pause kept it before the messages were
+# stored (they began "Paused: ").
+OLD_PAUSE_PREFIX = "Paused: "
+PAUSE_MESSAGE_IDS = frozenset({
+    "Zoho's daily quota is down to its %(percent)s %% reserve, kept for publishing. Resumes "
+    "after the reset, in %(wait)s.",
+    "Zoho's daily API calls are all spent (other apps connected to the organisation spend "
+    "them too). Resumes after the reset, in %(wait)s.",
+})
+
+
+def is_pause(message: str) -> bool:
+    """Whether a job's outcome is a quota pause (`QuotaPause.message`), stored or old."""
+    if not message:
+        return False
+    if message.startswith(OLD_PAUSE_PREFIX):
+        return True
+    return i18n.message_id(message) in PAUSE_MESSAGE_IDS
 
 
 # -- recording what Zoho says ---------------------------------------------------------------
@@ -105,14 +132,17 @@ def reading(organization_id: str) -> Reading | None:
 
 
 def quota_line(organization_id: str) -> str:
-    """"Zoho daily quota: 6,775 of 7,500 left, resets in 9 h" (empty without a reading)."""
+    """"Zoho daily quota: 6,775 of 7,500 left, resets in 9 h" (empty without a reading), in
+    the reader's language: made during the request that shows it."""
     today = reading(organization_id)
     if today is None:
         return ""
-    line = f"Zoho daily quota: {today.remaining:,} of {today.limit:,} left"
-    if today.resets_at is not None:
-        line += f", resets in {wait_text(today.resets_at - utcnow())}"
-    return line
+    if today.resets_at is None:
+        return gettext("Zoho daily quota: %(left)s of %(limit)s left",
+                       left=i18n.number(today.remaining), limit=i18n.number(today.limit))
+    return gettext("Zoho daily quota: %(left)s of %(limit)s left, resets in %(wait)s",
+                   left=i18n.number(today.remaining), limit=i18n.number(today.limit),
+                   wait=wait_text(today.resets_at - utcnow()))
 
 
 def wait_text(delta: datetime.timedelta) -> str:

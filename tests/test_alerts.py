@@ -24,7 +24,7 @@ from models import (
     ZohoConnection,
     utcnow,
 )
-from services import alerts, jobs
+from services import alerts, jobs, zoho_quota
 from tests.bank_flow import connect_qonto, qonto_info, sync_now
 from tests.conftest import csrf_token
 from tests.factories import make_user
@@ -161,13 +161,13 @@ def test_history_import_pausing_at_the_quota_reserve_mails_once(client, connecte
     refresh(client)  # the day's first quota reading
     day_leaving(sandbox, org, usable=6)
     connect_qonto(client, sandbox, history_start=clock.now().date() - datetime.timedelta(400))
-    assert jobs.latest("bank_sync").message.startswith("Paused:")
+    assert zoho_quota.is_pause(jobs.latest("bank_sync").message)
     assert [mail.subject for mail in smtp.mails] == [
         "Bookbridge: Zoho's daily quota reserve is reached"]
     assert "down to its 20 % reserve" in smtp.mails[0].text
     assert "resume by themselves after Zoho's daily reset" in smtp.mails[0].text
     sync_now(client)  # paused again, the same day: no second mail
-    assert jobs.latest("bank_sync").message.startswith("Paused:") and len(smtp.mails) == 1
+    assert zoho_quota.is_pause(jobs.latest("bank_sync").message) and len(smtp.mails) == 1
 
 
 def test_quota_reserve_is_mailed_once_until_the_reset(app, smtp, admins):
@@ -315,7 +315,8 @@ def test_unreachable_mail_server_leaves_the_work_unharmed_and_is_retried(
         assert [mail.subject for mail in server.mails] == [
             "Bookbridge: Zoho Books needs reconnecting"]
         assert Alert.get_by_id(alert.id).mail_state == "sent"
-        assert "Sent to admin@example.com, second@example.com" in client.get(SETTINGS).text
+        assert ('Sent to <span translate="no">admin@example.com, second@example.com</span>'
+                in client.get(SETTINGS).text)
     finally:
         server.stop()
 
@@ -346,3 +347,93 @@ def test_a_mail_left_unsent_by_a_dead_process_goes_out_with_the_next_sweep(app, 
     assert [mail.subject for mail in smtp.mails] == ["Bookbridge: Zoho quota"]
     send_alerts_left_behind.call_local()
     assert len(smtp.mails) == 1
+
+
+# -- each admin reads the mail in their language (issue 11 item 2) -------------------------------
+
+def _set_language(email: str, language: str) -> None:
+    from services import accounts
+
+    accounts.set_language(User.get(User.email == email), language)
+
+
+def test_a_french_admin_gets_the_alert_in_french_and_an_english_one_in_english(
+        client, connected, sandbox, smtp, admins):
+    _set_language("second@example.com", "fr")
+    _revoke_zoho_and_refresh(client, sandbox)
+
+    by_recipient = {tuple(mail.envelope_to): mail for mail in smtp.mails}
+    assert sorted(by_recipient) == [("admin@example.com",), ("second@example.com",)]
+    french = by_recipient[("second@example.com",)]
+    assert french.subject == "Bookbridge\u00a0: Zoho Books doit être reconnecté"
+    # The reason, a stored message of its own, is read in French inside the French mail.
+    assert "Motif\u00a0: Zoho a refusé l’autorisation enregistrée" in french.text
+    assert "connectez de nouveau Zoho Books" in french.text
+    assert "Ouvrir\u00a0: http://localhost/connections/" in french.text
+    assert "revoked" not in french.text and "What to do" not in french.text
+    english = by_recipient[("admin@example.com",)]
+    assert english.subject == "Bookbridge: Zoho Books needs reconnecting"
+    assert "Reason: Zoho refused the saved authorisation" in english.text
+
+    # The settings page names the alert in the reader's language.
+    page = client.get(SETTINGS, headers={"Accept-Language": "fr"}).text
+    assert "Bookbridge\u00a0: Zoho Books doit être reconnecté" in page
+    assert "Alertes récentes" in page and "En cours" in page
+
+
+def test_an_admin_who_never_chose_gets_the_installations_language(app, smtp, admins):
+    app.config["DEFAULT_LANGUAGE"] = "fr"
+    try:
+        alerts.send_test(app.config)
+    finally:
+        app.config["DEFAULT_LANGUAGE"] = "en"
+    assert [mail.subject for mail in smtp.mails] == ["Bookbridge\u00a0: e-mail de test"]
+    assert "les alertes par e-mail vous parviennent" in smtp.mails[0].text
+
+
+def test_the_worker_writes_the_mail_in_french_without_the_web_app(app, smtp, admins):
+    """The worker has no Flask app: the mail is still written in the admin's language."""
+    import threading
+
+    from services.i18n import stored_message
+
+    _set_language("admin@example.com", "fr")
+    _set_language("second@example.com", "fr")
+    alert = Alert.create(
+        kind=alerts.SYNC_FAILING, key="bank", open_key="sync_failing:bank", mail_state="pending",
+        subject=stored_message("Bookbridge: the bank sync failed twice in a row"),
+        body=stored_message("The problem cleared before the mail went out."))
+    outcome = {}
+
+    def worker():
+        from flask import has_app_context
+
+        outcome["app_context"] = has_app_context()
+        outcome["state"] = alerts.deliver(dict(app.config), alert.id)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert outcome == {"app_context": False, "state": "sent"}
+    assert [mail.subject for mail in smtp.mails] == [
+        "Bookbridge\u00a0: la synchronisation bancaire a échoué deux fois de suite"]
+    assert "Le problème s’est résolu avant l’envoi de l’e-mail." in smtp.mails[0].text
+    assert "Bookbridge envoie un e-mail quand un problème commence" in smtp.mails[0].text
+
+
+def test_refused_scans_are_listed_in_french_for_a_french_admin(app, smtp, admins, tmp_path):
+    _set_language("admin@example.com", "fr")
+    inbox = tmp_path / "scanner"
+    app.config["INBOX_DIR"] = str(inbox)
+    _drop(inbox, "facture.pdf", b"this is plain text, not a PDF")
+    _drop(inbox, "ticket.pdf", b"more plain text")
+    take_in_folder.call_local()
+    french = next(mail for mail in smtp.mails if mail.envelope_to == ["admin@example.com"])
+    assert french.subject == "Bookbridge\u00a0: le dossier surveillé a refusé des fichiers"
+    assert "arrivés par le dossier surveillé\u00a0:" in french.text
+    # One line per file, each reason in French (a stored message of its own).
+    lines = [line for line in french.text.splitlines() if line.startswith("- ")]
+    assert [line.split(":")[0] for line in lines] == ["- facture.pdf", "- ticket.pdf"]
+    assert "not a PDF" not in french.text
+    english = next(mail for mail in smtp.mails if mail.envelope_to == ["second@example.com"])
+    assert "- facture.pdf: " in english.text and "not a PDF" in english.text

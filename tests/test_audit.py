@@ -26,6 +26,11 @@ from services import activity, audit
 from tests.conftest import csrf_token
 
 
+def _text(page: str) -> str:
+    """A page's words without its tags (names sit in translate="no" spans), unescaped."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
 def test_filters_and_csv_export_per_period(client, auth, admin):
     auth.login()
     audit.record("document.publish", user=admin, subject="ovh.pdf", after={"type": "bill"},
@@ -34,7 +39,7 @@ def test_filters_and_csv_export_per_period(client, auth, admin):
     AuditEvent.update(at=datetime.datetime(2025, 1, 15, 10, 0)).where(
         AuditEvent.id == old.id).execute()
 
-    page = client.get("/activity/?area=document").text
+    page = _text(client.get("/activity/?area=document").text)
     assert "published ovh.pdf to Zoho Books" in page and "synced the bank feed" not in page
 
     response = client.get("/activity/export.csv?from=2025-01-01&to=2025-01-31")
@@ -68,7 +73,7 @@ def test_the_activity_page_says_in_words_who_changed_what(client, auth, admin):
     audit.record("bank.rule_fired", actor="worker", subject="Fuel (v2)")
     auth.login()
 
-    page = html.unescape(client.get("/activity/").text)
+    page = _text(client.get("/activity/").text)
 
     assert ("Marie Curie changed the total of Papeterie Dupont PD-88412 from 94.00 to 94.80"
             in page)
@@ -165,10 +170,10 @@ def test_each_entry_links_to_the_document_line_rule_or_user_it_is_about(
     linked_text = {text for _, _, text in links}
     assert "old-receipt.pdf" not in linked_text  # an old row reads as before, unlinked
     assert "Old fuel (v1)" not in linked_text and "Old fuel" not in linked_text  # deleted
-    page = html.unescape(client.get("/activity/").text)
+    page = _text(client.get("/activity/").text)
     assert "Marie Curie changed the total of old-receipt.pdf from 1.00 to 2.00" in page
     assert "Marie Curie saved the bank rule Old fuel (v1)" in page
-    assert "role from bookkeeper to admin" in re.sub(r"<[^>]+>", "", page)
+    assert "role from bookkeeper to admin" in page
     assert "<b>.pdf" not in client.get("/activity/").text  # the subject is escaped
 
     for _, path, _ in links:  # every link opens its page
@@ -192,3 +197,52 @@ def test_a_link_leaves_nothing_but_a_path_of_this_app():
     for path in ("//evil.example/x", "/\\evil.example", "https://evil.example", "",
                  "javascript:alert(1)"):
         assert not activity.safe_path(path)
+
+
+# -- in French (issue 11 item 2) ------------------------------------------------------------------
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
+
+
+def test_the_activity_page_reads_in_french_and_the_export_stays_as_recorded(
+        client, auth, admin):
+    """Whole French sentences, amounts and dates by the French locale, names left as
+    written (translate="no"); the CSV export keeps its codes and raw values."""
+    User.update(name="Marie Curie").where(User.id == admin.id).execute()
+    audit.record("document.edit", user=admin, subject="Papeterie Dupont PD-88412",
+                 before={"total_cents": 123400}, after={"total_cents": 123480})
+    audit.record("document.edit", user=admin, subject="facture.pdf",
+                 before={"issue_date": "2026-06-01", "number": ""},
+                 after={"issue_date": "2026-06-17", "number": "F-7"})
+    audit.record("bank.rule_fired", actor="worker", subject="Fuel (v2)")
+    audit.record("bank.sync", actor="scheduler", subject="schedule", after={"fetched": 3})
+    auth.login()
+
+    raw = client.get("/activity/", headers=FRENCH).text
+    page = _text(raw)
+    assert ("Marie Curie a modifié le champ «\u00a0total\u00a0» de Papeterie Dupont PD-88412"
+            "\u00a0: de 1\u202f234,00 à 1\u202f234,80") in page
+    assert "Marie Curie a modifié facture.pdf" in page
+    assert "date\u00a0: de 1 juin 2026 à 17 juin 2026" in page
+    assert "numéro\u00a0: F-7 (auparavant vide)" in page
+    assert "Bookbridge a catégorisé une opération bancaire avec la règle Fuel (v2)" in page
+    assert "Bookbridge (planification) a synchronisé le flux bancaire (planifiée)" in page
+    assert '<span translate="no">Marie Curie</span>' in raw
+    assert "changed the" not in page and "schedule" not in page
+
+    rows = list(csv.DictReader(io.StringIO(
+        client.get("/activity/export.csv", headers=FRENCH).get_data(as_text=True))))
+    assert {row["action"] for row in rows} >= {"document.edit", "bank.sync"}
+    assert any(row["subject"] == "schedule" and row["actor"] == "scheduler" for row in rows)
+    assert any(row["after"] == '{"total_cents": 123480}' for row in rows)
+
+
+def test_the_supplier_rules_area_lists_supplier_rule_events(client, auth, admin):
+    """The "Supplier rules" filter names the area its events are recorded under."""
+    audit.record("supplier_rule.save", user=admin, subject="OVHcloud (v1)")
+    audit.record("bank.sync", actor="scheduler", subject="schedule")
+    auth.login()
+    raw = client.get("/activity/").text
+    area = re.search(r'<option value="([^"]*)"[^>]*>Supplier rules</option>', raw).group(1)
+    page = _text(client.get(f"/activity/?area={area}").text)
+    assert "saved the supplier rule OVHcloud (v1)" in page and "synced" not in page

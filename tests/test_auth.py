@@ -219,3 +219,36 @@ def test_home_sends_each_person_to_their_start_page(client, auth, admin, bookkee
 
 def test_admin_starts_on_documents_once_zoho_is_connected(client, connected):
     assert client.get("/").location == "/documents/"
+
+
+# -- in French (issue 11 item 2) ------------------------------------------------------------------
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
+
+
+def test_signing_in_and_the_password_rules_speak_french(client, auth, admin):
+    page = client.get("/login", headers=FRENCH).text
+    assert "Se connecter à Bookbridge" in page and "Mot de passe" in page
+    refused = client.post("/login", headers=FRENCH, data={
+        "email": admin.email, "password": "not the password",
+        "csrf_token": csrf_token(client, "/login")})
+    assert refused.status_code == 401
+    assert "Cet e-mail et ce mot de passe ne correspondent à aucun utilisateur actif." \
+        in refused.text
+
+    auth.login()
+    token = csrf_token(client, "/account/password")
+    short = client.post("/account/password", headers=FRENCH, data={
+        "current": DEFAULT_PASSWORD, "password": "court", "confirm": "court",
+        "csrf_token": token})
+    assert "Utilisez un mot de passe d’au moins 10 caractères." in short.text
+    wrong = client.post("/account/password", headers=FRENCH, data={
+        "current": "not the password", "password": "a long new passphrase",
+        "confirm": "a long new passphrase", "csrf_token": token})
+    assert "Le mot de passe actuel n’est pas le bon\u00a0; rien n’a été modifié." in wrong.text
+    common = client.post("/account/password", headers=FRENCH, data={
+        "current": DEFAULT_PASSWORD, "password": "Password2024!", "confirm": "Password2024!",
+        "csrf_token": token})
+    assert short.status_code == wrong.status_code == common.status_code == 422
+    assert "mots de passe courants" in common.text
+    assert "common passwords" not in common.text

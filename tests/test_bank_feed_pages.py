@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from integrations.qonto import QontoNotFound, QontoUnavailable
 from models import (
     BankTransaction,
     Document,
@@ -23,6 +24,9 @@ from models import (
     SyncRun,
     utcnow,
 )
+from services import i18n, qonto
+from services.i18n import stored_message
+from tests.translation_checks import english_in, own_text
 
 DAY = datetime.date(2026, 3, 1)
 TABS = {"/bank/lines/": "Transactions", "/matching/lines/": "Receipt missing",
@@ -61,12 +65,13 @@ def _labels(page: str, table: str = "bank-lines") -> list[str]:
     body = page[page.index(f'id="{table}"'):]
     body = body[body.index("<tbody>"):body.index("</tbody>")]
     return [html.unescape(label) for label in re.findall(
-        r"<tr>\s*<td[^>]*>[^<]*</td>\s*<td>[^<]*</td>\s*<td>([^<]*)", body)]
+        r"<tr>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>(?:<span[^>]*>)?([^<]*)",
+        body)]
 
 
 def _row(page: str, label: str) -> str:
     body = page[page.index('id="bank-lines"'):page.index("</tbody>")]
-    return next(row for row in body.split("</tr>") if f"<td>{label}" in row)
+    return next(row for row in body.split("</tr>") if f'<span translate="no">{label}</span>' in row)
 
 
 def test_every_bank_page_shows_the_tabs_with_its_own_marked(signed_in, account):
@@ -111,7 +116,8 @@ def test_the_waiting_list_is_complete_paged_and_counted(signed_in, account):
     assert [label for labels in pages for label in labels] == expected
 
     per_account = signed_in.get("/bank/waiting/", query_string={"account": savings.id}).text
-    assert "40 lines with receipts wait for a category in Épargne." in per_account
+    assert ('40 lines with receipts wait for a category in <span translate="no">Épargne</span>.'
+            in per_account)
     assert signed_in.get("/bank/waiting/?account=x").status_code == 400
 
 
@@ -157,8 +163,8 @@ def test_transactions_filter_by_state_and_amount(signed_in, account):
     assert "receipts waiting for a category" in _row(page, "Receipt waits")
     assert "Zoho refused the date" in _row(page, "Failed")
     row = _row(page, "Matched")
-    assert f'matched to <a href="/documents/{document.id}">Papeterie Dupont PD-88412</a>' \
-        in row
+    assert (f'matched to <a translate="no" href="/documents/{document.id}">Papeterie Dupont '
+            'PD-88412</a>') in row
 
 
 def test_each_line_links_to_its_page_and_to_zoho_books(signed_in, account):
@@ -191,3 +197,70 @@ def test_failures_have_their_own_tab_and_retry_comes_back_to_it(client, auth, ad
         "/bank/failures/")
     assert "No failures." in client.get("/bank/failures/").text
     assert BankTransaction.get_by_id(line.id).push_state is PushState.READY
+
+
+# -- read in French -------------------------------------------------------------------------
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+
+
+def test_the_bank_feed_reads_in_french_with_french_amounts_and_dates(signed_in, account):
+    _line(account, "CB OVHcloud Roubaix", amount_cents=129480, counterparty="OVH SAS")
+    _line(account, "Virement client", side="credit", amount_cents=250000,
+          push_state=PushState.FAILED,
+          last_error=qonto.reason(QontoNotFound(404, None, "")))  # a stored message
+    for path in ("/bank/lines/", "/bank/waiting/", "/bank/failures/", "/bank/"):
+        page = signed_in.get(path, headers=FRENCH).text
+        assert '<html lang="fr">' in page, path
+        assert not english_in(own_text(page)), (path, english_in(own_text(page)))
+    page = signed_in.get("/bank/lines/", headers=FRENCH).text
+    assert "<h1>Opérations</h1>" in page and "Tous les états" in page
+    # Amounts and dates as a French bookkeeper writes them; the labels stay as Qonto has them.
+    assert "-1\u202f294,80\u00a0€" in page and "2\u202f500,00\u00a0€" in page
+    assert "1 mars 2026" in page and "2026-03-01</td>" not in page
+    assert '<span translate="no">CB OVHcloud Roubaix</span>' in page
+    assert ">En échec<" in page and "Qonto indique que cet élément n’existe pas" in page
+    assert _current_tab(page.replace('aria-label="Flux bancaire"', 'aria-label="Bank feed"')) \
+        == ["Opérations"]
+    # What the filters asked for is said in French too; what was typed stays as typed.
+    page = signed_in.get("/bank/lines/", headers=FRENCH,
+                         query_string={"state": "failed", "from": "2026-04-01",
+                                       "q": "loyer"}).text
+    assert ("Aucune opération ne correspond\u00a0: état «\u00a0En échec\u00a0», "
+            "comptabilisées à partir du 1 avr. 2026, recherche "
+            "«\u00a0<span translate=\"no\">loyer</span>\u00a0».") in page
+    refused = signed_in.get("/bank/lines/", headers=FRENCH, query_string={"amount": "douze"})
+    assert refused.status_code == 400 and "n’est pas un montant comme 36,50" in refused.text
+
+
+def test_a_sync_outcome_and_its_failures_are_read_in_the_readers_language(client, auth, admin,
+                                                                            account):
+    """What the sync stored in English is read in French by a French reader, and in English
+    by an English one: the same row."""
+    auth.login()
+    line = _line(account, "Refused line", push_state=PushState.FAILED)
+    run = SyncRun.create(trigger="schedule", status="failed", finished_at=utcnow(), error=(
+        stored_message("%(reason)s Nothing was lost: the sync resumes where it stopped.",
+                       reason=qonto.reason(QontoUnavailable(503, None, "down")))),
+        stats={"main": {"name": "Compte principal", "fetched": 1200, "new": 3, "updated": 0,
+                        "pushed": 3, "duplicates": 0, "categorised": 1, "receipts": 0,
+                        "failed": 1}})
+    SyncFailure.create(run=run, transaction=line, account=account, stage="receipt",
+                       reason=stored_message("Receipt %(file)s: %(reason)s", file="facture.pdf",
+                                             reason=qonto.reason(QontoNotFound(404, None, ""))))
+    french = client.get("/bank/", headers=FRENCH).text
+    assert ("Qonto ne répond pas correctement pour le moment (service indisponible ou en "
+            "maintenance)\u00a0; la synchronisation réessaiera plus tard. Rien n’a été perdu") \
+        in french
+    assert "planification quotidienne" in french and ">en échec<" in french
+    assert ('<strong translate="no">Compte principal</strong>\u00a0: 1\u202f200 récupérées, '
+            '3 nouvelles') in french
+    assert i18n.STORED_PREFIX not in french
+    failures = client.get("/bank/failures/", headers=FRENCH).text
+    assert "Justificatif facture.pdf\u00a0: Qonto indique que cet élément n’existe pas" in failures
+    assert ">justificatif<" in failures
+    english = client.get("/bank/").text
+    assert "Qonto is not answering properly right now" in english
+    assert "Compte principal</strong>: 1,200 fetched, 3 new" in english
+    assert "Receipt facture.pdf: Qonto says this item does not exist" in \
+        client.get("/bank/failures/").text

@@ -1,6 +1,7 @@
 """Crashes and faults: a worker killed at random points of an import still ends exactly."""
 
 import datetime
+import json
 import os
 import random
 import signal
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import clock
 from models import BankTransaction, Job, PushBatch, PushState, QontoAccount, SyncRun
-from services import bank_sync
+from services import bank_sync, i18n
 from tests.bank_flow import connect_qonto
 from tests.test_bank_sync import assert_zoho_holds_exactly_qonto, zoho_connected  # noqa: F401
 
@@ -36,12 +37,22 @@ def _step_of_running_job() -> str:
     return job.step if job and job.is_active else ""
 
 
+def _stored(message: str) -> tuple[str, dict]:
+    """A stored message's English id (a plural's singular) and values."""
+    english, values = json.loads(message[len(i18n.STORED_PREFIX):])
+    return (english[0] if isinstance(english, list) else english), values
+
+
 def _phase(step: str) -> tuple[str, str] | None:
-    """("Compte courant", "pushing") from "Compte courant: pushing 200 lines to Zoho Books"."""
-    account, _, what = step.partition(": ")
-    if not what or account == "Resuming":  # "Resuming: the worker stopped…": no phase yet
+    """("Compte courant", "pushing") from the stored "%(account)s: %(step)s" whose step is
+    "pushing %(num)s lines to Zoho Books"; None for any other step ("Resuming: the worker
+    stopped…": no phase yet)."""
+    if not i18n.is_stored(step):
         return None
-    return account, what.split(" ")[0]
+    english, values = _stored(step)
+    if english != "%(account)s: %(step)s":
+        return None
+    return values["account"], _stored(values["step"])[0].split(" ")[0]
 
 
 def _start_worker(env):

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 import clock
+from integrations.qonto import QontoInvalidRequest
 from jobs.bank import sync_bank, sync_bank_when_due
 from models import (
     AuditEvent,
@@ -24,7 +25,7 @@ from models import (
     db,
     utcnow,
 )
-from services import bank_schedule, jobs
+from services import bank_schedule, i18n, jobs, qonto
 from tests.bank_flow import (
     connect_qonto,
     qonto_completed,
@@ -35,6 +36,7 @@ from tests.bank_flow import (
     zoho_lines,
 )
 from tests.conftest import csrf_token
+from tests.translation_checks import english_in, own_text
 from tests.zoho_flow import connect, zoho_write_times_out
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -440,3 +442,41 @@ def test_a_long_waiting_list_is_counted_exactly(client, auth, admin):
     BankTransaction.delete().where(BankTransaction.qonto_id == "w-0").execute()
     page = client.get("/bank/waiting/").text
     assert "1,000 lines with receipts wait for a category." in page
+
+
+# -- read in French -------------------------------------------------------------------------
+
+def test_the_qonto_card_and_its_sync_read_in_french(client, zoho_connected, sandbox):
+    """A French admin connects Qonto: the refusal, the card, the sync's outcome and the
+    history are in French; names from Qonto stay as Qonto has them."""
+    client.set_cookie("bookbridge_language", "fr")
+    page = connect_qonto(client, sandbox, secret_key="wrong").text
+    assert "Qonto a refusé cet identifiant et cette clé secrète" in page
+    assert "Votre saisie est conservée ci-dessous" in page
+    assert "Qonto refused" not in page
+    page = connect_qonto(client, sandbox).text
+    assert "Qonto est connecté à " in page and "La première synchronisation a commencé." in page
+    card = client.get("/connections/").text
+    assert "Organisation Qonto" in card and "Synchroniser maintenant" in card
+    assert "Prochaine synchronisation quotidienne" in card
+    # The first sync ran: its outcome, kept in English on the job, is read in French.
+    assert "récupérées" in card and "envoyées à Zoho Books" in card, card
+    assert "pushed to Zoho Books" not in card and i18n.STORED_PREFIX not in card
+    runs = client.get("/bank/").text
+    assert ">réussie<" in runs and "Synchroniser maintenant" in runs
+    assert not english_in(own_text(runs)), english_in(own_text(runs))
+
+
+def test_what_qonto_errors_mean_is_what_the_integration_says(app):
+    """services.qonto says Qonto's errors in the reader's language; in English it says
+    exactly what integrations.qonto says (which knows no Flask, so keeps its own copy)."""
+    invalid = QontoInvalidRequest(422, "invalid", "settled_at_to is before settled_at_from")
+    errors = [kind(500, None, "") for kind in qonto.QONTO_REASONS] + [invalid]
+    with app.test_request_context():
+        for error in errors:
+            assert i18n.in_words(qonto.reason(error)) == error.user_message, type(error)
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert i18n.in_words(qonto.reason(invalid)).startswith(
+            "Qonto a rejeté la demande de Bookbridge\u00a0: settled_at_to is before")
+        for error in errors:
+            assert i18n.in_words(qonto.reason(error)) != error.user_message, type(error)

@@ -129,7 +129,7 @@ def test_reconnect_keeps_settings_and_switching_organisation_asks_first(client, 
 
     asked = connect(client, "Lumière Export Ltd")
     assert asked.status_code == 200
-    assert "Switch to Lumière Export Ltd?" in asked.text
+    assert 'Switch to <span translate="no">Lumière Export Ltd</span>?' in asked.text
     assert "default taxes for costs and sales are cleared" in asked.text
     assert ZohoConnection.current().organization_id == first.organization_id
 
@@ -211,3 +211,108 @@ def test_not_configured_server_explains_the_settings(app, client, auth, admin):
     response = client.post("/connections/zoho/connect", data={
         "data_centre": "eu", "csrf_token": csrf_token(client)}, follow_redirects=True)
     assert "not configured on this server" in response.text
+
+
+# -- read in French (issue 11 item 2) ------------------------------------------------------------
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+
+
+def _french_page_problems(html: str) -> list[str]:
+    from services import i18n
+    from tests.translation_checks import english_in, own_text
+
+    problems = english_in(own_text(html))
+    if i18n.STORED_PREFIX in html:
+        problems.append("a stored message shown untranslated")
+    return problems
+
+
+def test_the_connections_page_reads_in_french_after_a_refresh(client, connected):
+    import re
+
+    from models import ZohoQuota
+    from models.base import utcnow
+
+    client.post("/connections/zoho/refresh", data={"csrf_token": csrf_token(client)})
+    ZohoQuota.update(daily_limit=1000, remaining=994, read_at=utcnow(),
+                     resets_at=utcnow() + __import__("datetime").timedelta(hours=14)).where(
+        ZohoQuota.organization_id == connected.organization_id).execute()
+
+    page = client.get("/connections/", headers=FRENCH).text
+    assert '<html lang="fr">' in page
+    assert "Logiciel comptable" in page and "Actualiser les données d’intégration" in page
+    banner = re.search(r'id="refresh-job".*?</div>', page, re.S)[0]
+    assert "Actualisation terminée." in banner and "Terminé le" in banner
+    # The numbers as French writes them, in one sentence with the quota's own words.
+    assert ("Quota quotidien Zoho\u00a0: 994 sur 1\u202f000 restants, remise à zéro dans 14 h"
+            in page)
+    cached = re.search(r'id="cached-lists">(.*?)</dd>', page, re.S)[1]
+    assert "comptes comptables" in cached and "taxes" in cached
+    assert not _french_page_problems(page)
+
+    english = client.get("/connections/").text
+    assert "Zoho daily quota: 994 of 1,000 left, resets in 14 h" in english
+    assert "Refresh complete." in english
+
+
+def test_a_paused_refresh_and_a_failed_one_are_told_in_french(client, connected):
+    import datetime
+    import re
+
+    from models import Job, JobStatus
+    from models.base import utcnow
+    from services import zoho_quota
+    from services.i18n import stored_message
+
+    pause = zoho_quota.QuotaPause(connected.organization_id,
+                                  utcnow() + datetime.timedelta(hours=14), "reserve", 20)
+    job = Job.create(kind="refresh_lists", status=JobStatus.SUCCEEDED, message=pause.message(),
+                     finished_at=utcnow(), percent=100)
+    page = client.get("/connections/", headers=FRENCH).text
+    banner = re.search(r'id="refresh-job".*?</div>', page, re.S)[0]
+    assert "banner-warning" in banner
+    assert "<strong>En pause\u00a0:</strong>" in banner
+    assert "réserve de 20\u00a0%, gardée pour la publication" in banner
+    assert "Reprise après la remise à zéro, dans 14 h." in banner
+    assert not _french_page_problems(page)
+    english = client.get("/connections/").text
+    assert ("<strong>Paused:</strong> Zoho&#39;s daily quota is down to its 20 % reserve"
+            in english)
+
+    Job.update(status=JobStatus.FAILED, message="", error=stored_message(
+        "%(reason)s Nothing was lost; try again later.", reason=stored_message(
+            "Zoho Books is not answering properly right now; the run will try again."))).where(
+        Job.id == job.id).execute()
+    page = client.get("/connections/", headers=FRENCH).text
+    banner = re.search(r'id="refresh-job".*?</div>', page, re.S)[0]
+    assert "L’actualisation a échoué." in banner
+    assert ("Zoho Books ne répond pas correctement pour le moment\u00a0; le traitement "
+            "réessaiera. Rien n’a été perdu\u00a0; réessayez plus tard.") in banner
+
+
+def test_a_connection_refused_by_zoho_is_shown_in_french_everywhere(client, connected, sandbox):
+    sandbox.admin("POST", "/sandbox/revoke-tokens")
+    client.post("/connections/zoho/refresh", data={"csrf_token": csrf_token(client)})
+    assert ZohoConnection.current().status is ConnectionStatus.NEEDS_RECONNECT
+
+    page = client.get("/documents/", headers=FRENCH).text
+    # The problem is kept on the connection as a stored message: read in French.
+    assert "Zoho a refusé l’autorisation enregistrée (elle a été révoquée ou a expiré)." in page
+    assert "revoked or has expired" not in page
+    assert "revoked or has expired" in client.get("/documents/").text
+
+    flashed = client.post("/connections/zoho/refresh", headers=FRENCH, follow_redirects=True,
+                          data={"csrf_token": csrf_token(client)}).text
+    assert "Connectez Zoho Books avant d’actualiser ses listes." in flashed
+
+
+def test_the_settings_and_intake_pages_read_in_french(client, connected):
+    for path in ("/connections/settings/", "/intake/"):
+        page = client.get(path, headers=FRENCH).text
+        assert '<html lang="fr">' in page, path
+        assert not _french_page_problems(page), (path, _french_page_problems(page))
+    settings = client.get("/connections/settings/", headers=FRENCH).text
+    assert "Alertes par e-mail" in settings and "Publier les documents automatiquement" in settings
+    intake = client.get("/intake/", headers=FRENCH).text
+    assert "Dossier surveillé" in intake and "Vérifier maintenant" in intake

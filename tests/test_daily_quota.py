@@ -13,6 +13,7 @@ from models import (
     BankTransaction,
     Document,
     Job,
+    JobStatus,
     PushBatch,
     PushState,
     QontoConnection,
@@ -20,7 +21,7 @@ from models import (
     ZohoAccount,
     ZohoQuota,
 )
-from services import jobs, zoho_quota
+from services import i18n, jobs, zoho_quota
 from tests import documents as samples
 from tests.bank_flow import connect_qonto, sync_now
 from tests.conftest import csrf_token
@@ -52,16 +53,24 @@ def past_the_reset() -> float:
     return (midnight - now).total_seconds() / 3600 + 0.1
 
 
+# A pause is the job's outcome, read after the banner's "Paused:" (a stored message: these
+# are its English words).
 def reserve_pause(reserve: str = "20 %") -> set[str]:
-    return {f"Paused: Zoho's daily quota is down to its {reserve} reserve, kept for "
+    return {f"Zoho's daily quota is down to its {reserve} reserve, kept for "
             f"publishing. Resumes after the reset, in {wait}." for wait in to_reset()}
 
 
 def day_spent_pause() -> set[str]:
     # The reset time is known from the day's earlier answers (connecting, which had headers).
-    return {"Paused: Zoho's daily API calls are all spent (other apps connected to the "
+    return {"Zoho's daily API calls are all spent (other apps connected to the "
             f"organisation spend them too). Resumes after the reset, in {wait}."
             for wait in to_reset()}
+
+
+def _completed_sync(job) -> bool:
+    """A sync that ran to its end (not paused again): its outcome says what it fetched."""
+    return (job.status is JobStatus.SUCCEEDED and not zoho_quota.is_pause(job.message)
+            and " fetched, " in i18n.in_words(job.message))
 
 
 @pytest.fixture
@@ -151,9 +160,12 @@ def test_history_import_pauses_at_the_reserve_and_resumes_after_the_reset(
     connect_qonto(client, sandbox, history_start=since)
 
     job = jobs.latest("bank_sync")
-    assert job.message in reserve_pause()
-    banner = client.get("/bank/").text
-    assert "Paused:" in banner and "kept for publishing" in banner
+    assert i18n.in_words(job.message) in reserve_pause()
+    # The job's banner (Connections page) says "Paused:" before the reason; the sync history
+    # (the run, its status "paused") gives the same reason.
+    banner = re.search(r'id="bank-job".*?</div>', client.get("/connections/").text, re.S)[0]
+    assert "<strong>Paused:</strong>" in banner and "kept for publishing" in banner
+    assert "kept for publishing" in client.get("/bank/").text
     assert SyncRun.select().order_by(SyncRun.id.desc()).get().status == "paused"
     # The import stopped short of the reserve: the day's last 20 % are still there.
     assert cap - spent_today(sandbox, org) >= zoho_quota.reserve_calls(cap, 20)
@@ -166,7 +178,7 @@ def test_history_import_pauses_at_the_reserve_and_resumes_after_the_reset(
 
     # A second click while paused pauses again, and does not alert again.
     sync_now(client)
-    assert jobs.latest("bank_sync").message in reserve_pause() and len(fired) == 1
+    assert i18n.in_words(jobs.latest("bank_sync").message) in reserve_pause() and len(fired) == 1
 
     # A person publishes from the review page: that may spend the reserve.
     upload(client, ("ovh.pdf", samples.text_pdf()))
@@ -181,13 +193,13 @@ def test_history_import_pauses_at_the_reserve_and_resumes_after_the_reset(
 
     # Nothing starts before the reset; after it, the follow-up carries on.
     sync_bank_when_due.call_local()
-    assert jobs.latest("bank_sync").message in reserve_pause()
+    assert i18n.in_words(jobs.latest("bank_sync").message) in reserve_pause()
     advance(monkeypatch, sandbox, past_the_reset())
     # The rest of two years of history needs more than this small cap allows in a day.
     sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", plan="ultimate")
     sync_bank_when_due.call_local()
     resumed = jobs.latest("bank_sync")
-    assert resumed.trigger == "follow-up" and resumed.message.startswith("Sync complete"), \
+    assert resumed.trigger == "follow-up" and _completed_sync(resumed), \
         resumed.message or resumed.error
     assert assert_zoho_holds_exactly_qonto(sandbox, since) > 500
 
@@ -202,7 +214,7 @@ def test_a_day_spent_by_another_app_pauses_the_import_the_same_way(
     connect_qonto(client, sandbox, history_start=since)
 
     job = jobs.latest("bank_sync")
-    assert job.message in day_spent_pause(), job.message or job.error
+    assert i18n.in_words(job.message) in day_spent_pause(), job.message or job.error
     assert ZohoQuota.get(ZohoQuota.organization_id == org).refused_45 == 1
     assert not PushBatch.select().where(PushBatch.state == "prepared").exists()
     assert QontoConnection.current().follow_up_at > clock.utcnow()
@@ -211,7 +223,7 @@ def test_a_day_spent_by_another_app_pauses_the_import_the_same_way(
     sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", plan="ultimate")
     sync_bank_when_due.call_local()
     resumed = jobs.latest("bank_sync")
-    assert resumed.message.startswith("Sync complete"), resumed.message or resumed.error
+    assert _completed_sync(resumed), resumed.message or resumed.error
     assert assert_zoho_holds_exactly_qonto(sandbox, since) > 500
     assert Job.select().where(Job.kind == "bank_sync", Job.error != "").count() == 0
 
@@ -229,7 +241,7 @@ def _scheduled_refresh_paused(client, org, sandbox, app):
     refresh_lists_when_due.call_local()
     scheduled = jobs.latest("refresh_lists")
     assert scheduled.trigger == "schedule"
-    assert scheduled.message in reserve_pause("60 %")
+    assert i18n.in_words(scheduled.message) in reserve_pause("60 %")
     return scheduled
 
 
@@ -245,9 +257,23 @@ def test_the_scheduled_list_refresh_pauses_at_the_reserve_until_the_reset(
     refresh_lists_when_due.call_local()
     resumed = jobs.latest("refresh_lists")
     assert resumed.id != scheduled.id and resumed.trigger == "schedule"
-    assert resumed.message.startswith("Refresh complete"), resumed.message or resumed.error
+    assert i18n.in_words(resumed.message).startswith("Refresh complete"), \
+        resumed.message or resumed.error
 
 
 def test_a_person_may_refresh_the_lists_with_the_reserve(client, org, sandbox, app):
     _scheduled_refresh_paused(client, org, sandbox, app)
     assert "Refresh complete" in refresh(client).text
+
+
+def test_both_kinds_of_pause_are_told_apart_from_a_finished_job():
+    """The banner says "Paused:" (and the refresh carries on after the reset) only for a
+    pause's message, whichever its reason, as stored now or as English kept before."""
+    resumes = clock.utcnow() + datetime.timedelta(hours=3)
+    for reason in ("reserve", "spent"):
+        message = zoho_quota.QuotaPause("20001", resumes, reason).message()
+        assert zoho_quota.is_pause(message), reason
+        assert "Resumes after the reset, in 3 h." in i18n.in_words(message)
+    assert zoho_quota.is_pause("Paused: Zoho's daily API calls are all spent.")
+    assert not zoho_quota.is_pause(i18n.stored_message("Refresh complete."))
+    assert not zoho_quota.is_pause("")

@@ -1,6 +1,7 @@
 """Documents: intake checked by content, extraction, review edits, publishing to Zoho."""
 
 import io
+import re
 import time
 from decimal import Decimal
 
@@ -14,8 +15,10 @@ from models import (
     ZohoAccount,
     ZohoTax,
 )
+from services import i18n
 from tests import documents as samples
 from tests.conftest import csrf_token
+from tests.translation_checks import english_in, own_text
 from tests.zoho_flow import known_vendor, zoho_as_user, zoho_write_times_out
 
 
@@ -101,7 +104,8 @@ def test_new_supplier_is_asked_first_then_created_and_the_bill_carries_the_file(
         client, connected, sandbox):
     document = _ready_bill(client, connected, supplier="ACME SARL")
     asked = _publish(client, document)
-    assert "Zoho Books will get a new supplier: ACME SARL" in asked.text
+    assert ('Zoho Books will get a new supplier: <span translate="no">ACME SARL</span>'
+            in asked.text)
     assert Document.get_by_id(document.id).status is not DocumentStatus.PUBLISHED
 
     done = _publish(client, document, confirm_new_supplier="yes")
@@ -148,8 +152,8 @@ def test_refused_publish_keeps_the_document_with_zohos_reason(client, connected,
     page = _publish(client, document).text
     document = Document.get_by_id(document.id)
     assert document.status is DocumentStatus.FAILED
-    assert "Refresh the lists or pick another category" in document.publish_error
-    assert document.publish_error in page
+    assert "Refresh the lists or pick another category" in i18n.in_words(document.publish_error)
+    assert i18n.in_words(document.publish_error) in page
     assert client.get(f"/documents/{document.id}/file").status_code == 200
 
     Document.update(account_id=account_id).where(Document.id == document.id).execute()
@@ -236,7 +240,7 @@ def test_a_suspected_duplicate_is_not_auto_published(client, connected, sandbox)
     upload(client, ("first.pdf", pdf))
     upload(client, ("again.pdf", pdf))
     again = Document.get(Document.filename == "again.pdf")
-    assert again.duplicate_reason == "same file"
+    assert i18n.in_words(again.duplicate_reason) == "same file"
     assert again.status is DocumentStatus.TO_REVIEW
 
 
@@ -335,3 +339,67 @@ def test_out_of_range_values_are_refused_plainly(client, auth, admin):
             field: value, "csrf_token": csrf_token(client, "/documents/")},
             follow_redirects=True).text
         assert "nothing was saved" in page, field
+
+
+# -- read in French (issue 11 item 2) -----------------------------------------------------------
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+
+
+def test_the_review_page_reads_in_french(client, connected):
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    html = client.get(f"/documents/{document.id}", headers=FRENCH).text
+    assert '<html lang="fr">' in html and i18n.STORED_PREFIX not in html
+    assert "Publier dans Zoho Books" in html and "À vérifier" in html
+    assert "Comment il part dans Zoho Books" in html and "Date d’échéance" in html
+    assert "Provenance\u00a0: dépôt" in html  # where it came from, in words
+    assert not english_in(own_text(html))
+    # The form still posts amounts back as a machine reads them, in any language.
+    assert 'name="total_cents" value="120.00"' in html
+
+
+def test_the_inbox_writes_amounts_dates_and_statuses_as_each_language_does(client, connected):
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    french = client.get("/documents/", headers=FRENCH).text
+    english = client.get("/documents/").text
+    assert "120,00\u00a0€" in french and "€120.00" in english
+    assert i18n.STORED_PREFIX not in french
+    assert document.issue_date is not None
+    with client.application.test_request_context(headers=FRENCH):
+        assert i18n.day(document.issue_date) in french  # "17 juin 2026"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}</td>", french)  # never the ISO form
+    assert "À vérifier" in french and "To review" in english
+    assert "Déposez ici des fichiers PDF" in french and "Drop PDF, JPEG" in english
+    assert not english_in(own_text(french)) and english_in(own_text(english))
+
+
+def test_a_refused_publish_is_read_in_each_readers_language(client, connected, sandbox):
+    vendor = known_vendor(connected)
+    document = _ready_bill(client, connected, supplier=vendor.name)
+    Document.update(account_id="460000000099999999").where(
+        Document.id == document.id).execute()
+    flashed = client.post(f"/documents/{document.id}/publish", headers=FRENCH, data={
+        "csrf_token": csrf_token(client, "/documents/")}, follow_redirects=True).text
+    assert "Zoho Books a refusé la catégorie\u00a0:" in flashed
+    # Kept on the document as it was said, and shown to each reader in their language.
+    assert i18n.is_stored(Document.get_by_id(document.id).publish_error)
+    french = client.get(f"/documents/{document.id}", headers=FRENCH).text
+    english = client.get(f"/documents/{document.id}").text
+    assert "Actualisez les listes ou choisissez une autre catégorie" in french
+    assert "Refresh the lists or pick another category" in english
+    assert "En échec" in french and i18n.STORED_PREFIX not in french + english
+
+
+def test_an_upload_refusal_and_a_missing_field_are_said_in_french(client, connected):
+    page = client.post("/documents/upload", headers=FRENCH, data={
+        "csrf_token": csrf_token(client, "/documents/"),
+        "files": [(io.BytesIO(b"just some text, not a PDF"), "facture.pdf")]},
+        content_type="multipart/form-data", follow_redirects=True).text
+    assert "facture.pdf n’est pas un PDF, un JPEG, un PNG" in page
+    upload(client, ("ovh.pdf", samples.text_pdf()))
+    document = Document.get()
+    page = client.post(f"/documents/{document.id}/publish", headers=FRENCH, data={
+        "csrf_token": csrf_token(client, "/documents/")}, follow_redirects=True).text
+    assert "Renseignez la catégorie avant de publier." in page

@@ -13,7 +13,7 @@ from models import (
     StoredFile,
     ZohoAccount,
 )
-from services import duplicates
+from services import duplicates, i18n
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.test_documents import upload
@@ -49,10 +49,12 @@ def test_the_same_file_twice_is_flagged(client, auth, admin):
     upload(client, ("ovh-again.pdf", pdf))
     first = Document.get(Document.filename == "ovh.pdf")
     second = flagged(Document.get(Document.filename == "ovh-again.pdf"))
-    assert second.duplicate_of_id == first.id and second.duplicate_reason == "same file"
+    assert second.duplicate_of_id == first.id
+    assert i18n.in_words(second.duplicate_reason) == "same file"
     assert flagged(first).duplicate_of is None  # the earlier one is the original
     event = AuditEvent.get(AuditEvent.action == "document.duplicate_flagged")
-    assert event.after["duplicate_of"] == first.id and event.after["reason"] == "same file"
+    assert event.after["duplicate_of"] == first.id
+    assert i18n.in_words(event.after["reason"]) == "same file"
 
     duplicates.flag(second)  # flagging again records nothing new
     assert AuditEvent.select().where(
@@ -65,7 +67,7 @@ def test_same_supplier_and_number_is_flagged_whatever_the_case_and_spaces(app):
                            total_cents=99900, issue_date=DAY + datetime.timedelta(days=40))
     second = flagged(second)
     assert second.duplicate_of_id == first.id
-    assert second.duplicate_reason == "same supplier and number"
+    assert i18n.in_words(second.duplicate_reason) == "same supplier and number"
     other_supplier = flagged(make_document(supplier_name="Scaleway SAS", total_cents=1))
     assert other_supplier.duplicate_of is None
 
@@ -74,7 +76,7 @@ def test_same_supplier_date_and_total_within_three_days(app):
     first = make_document(number="A-1")
     near = flagged(make_document(number="", issue_date=DAY + datetime.timedelta(days=3)))
     assert near.duplicate_of_id == first.id
-    assert near.duplicate_reason == "same supplier, date and total within 3 days"
+    assert i18n.in_words(near.duplicate_reason) == "same supplier, date and total within 3 days"
     far = flagged(make_document(number="", issue_date=DAY - datetime.timedelta(days=5)))
     assert far.duplicate_of is None
     other_total = flagged(make_document(number="", total_cents=12001))
@@ -117,7 +119,7 @@ def test_not_a_duplicate_is_remembered_and_publishing_is_then_allowed(client, co
         "account_id": account.zoho_id, "csrf_token": csrf_token(client, "/documents/")})
     second = flagged(Document.get_by_id(second.id))
     assert second.duplicate_of_id == first.id
-    assert second.duplicate_reason == "same supplier and number"
+    assert i18n.in_words(second.duplicate_reason) == "same supplier and number"
     refused = client.post(f"/documents/{second.id}/publish", data={
         "csrf_token": csrf_token(client, "/documents/")}, follow_redirects=True)
     assert "decide whether it is one first" in refused.text
@@ -194,3 +196,15 @@ def test_duplicates_and_supplier_rules_are_leaves_of_document_processing():
             elif isinstance(node, ast.Import):
                 imported |= {alias.name.split(".")[-1] for alias in node.names}
         assert not imported & forbidden, f"services/{name}.py imports {imported & forbidden}"
+
+
+def test_the_duplicate_banner_reads_in_french(app, client, auth, admin):
+    auth.login()
+    make_document()
+    second = flagged(make_document(filename="copy.pdf", total_cents=1))
+    html = client.get(f"/documents/{second.id}",
+                      headers={"Accept-Language": "fr-FR,fr;q=0.9"}).text
+    assert "Doublon possible de" in html
+    assert "Motif\u00a0: même fournisseur et même numéro." in html
+    assert "Pas un doublon" in html and "Même document (archiver celui-ci)" in html
+    assert i18n.STORED_PREFIX not in html

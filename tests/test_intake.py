@@ -9,7 +9,7 @@ import pytest
 
 from jobs.intake import take_in_folder, take_in_mail
 from models import AuditEvent, Document, DocumentStatus, StoredFile
-from services import document_intake
+from services import document_intake, i18n
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.imap_server import ImapServer
@@ -114,7 +114,7 @@ def test_oversized_file_is_rejected_without_being_read_whole(app, inbox):
 
     report = document_intake.scan_folder(app.config)
 
-    assert report.added == 0 and "larger than 20 MB" in report.rejected[0]
+    assert report.added == 0 and "larger than 20 MB" in i18n.in_words(report.rejected[0])
     assert (inbox / "rejected" / "huge-scan.pdf.reason.txt").exists()
 
 
@@ -245,7 +245,7 @@ def test_mail_attachment_is_checked_by_content(app, imap):
     report = document_intake.read_mailbox(app.config)
 
     assert report.added == 1 and len(report.rejected) == 1
-    assert "fake.pdf is not a PDF" in report.rejected[0]
+    assert "fake.pdf is not a PDF" in i18n.in_words(report.rejected[0])
     assert Document.get().filename == "receipt.png" and stored.seen
 
 

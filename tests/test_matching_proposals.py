@@ -22,7 +22,7 @@ from models import (
     StoredFile,
     utcnow,
 )
-from services import matching
+from services import i18n, matching
 
 DAY = datetime.date(2026, 6, 10)
 
@@ -30,6 +30,12 @@ DAY = datetime.date(2026, 6, 10)
 @pytest.fixture
 def account(app):
     return QontoAccount.create(qonto_id=str(uuid.uuid4()), name="Compte principal")
+
+
+def read(app, reasons, headers=None) -> list[str]:
+    """Stored reasons as a reader sees them (English unless `headers` ask for another)."""
+    with app.test_request_context(headers=headers or {}):
+        return [i18n.in_words(reason) for reason in reasons]
 
 
 def make_line(account, amount_cents=3650, days_after=2, **fields) -> BankTransaction:
@@ -68,7 +74,7 @@ def set_threshold(score):
     settings.save()
 
 
-def test_the_right_line_comes_first_and_both_sides_know_their_best(account):
+def test_the_right_line_comes_first_and_both_sides_know_their_best(app, account):
     receipt = make_document(text="CB **** 4242")
     paid = make_line(account, card_last_digits="4242")
     other_cafe = make_line(account, days_after=1, label="PAUL BASTILLE", counterparty="Paul")
@@ -77,8 +83,12 @@ def test_the_right_line_comes_first_and_both_sides_know_their_best(account):
     assert pairs(proposals) == [(receipt.id, paid.id), (receipt.id, other_cafe.id)]
     best, second = proposals
     assert best.score > second.score
-    assert best.reasons == ["same amount 36.50 EUR", "paid 2 days after the receipt",
-                            "supplier Café du Coin ~ Café du Coin", "card •••• 4242"]
+    assert read(app, best.reasons) == [
+        "same amount €36.50", "paid 2 days after the receipt",
+        "supplier Café du Coin ~ Café du Coin", "card •••• 4242"]
+    # Stored, not translated: a French reader reads the same reasons in French.
+    assert read(app, best.reasons, {"Accept-Language": "fr"})[:2] == [
+        "même montant 36,50\u00a0€", "payé 2 jours après le ticket"]
     assert (best.best_for_document, best.best_for_line) == (True, True)
     # The other café's line has no better document: this one is its best, not vice versa.
     assert (second.best_for_document, second.best_for_line) == (False, True)
@@ -141,7 +151,7 @@ def test_only_open_documents_get_proposals(account):
     assert line.id in {proposal.line_id for proposal in MatchProposal.select()}
 
 
-def test_a_split_bill_stays_open_for_what_is_left(account):
+def test_a_split_bill_stays_open_for_what_is_left(app, account):
     bill = make_document(total_cents=50000, document_type="invoice",
                          supplier_name="Imprimerie Moderne")
     settle(make_line(account, amount_cents=30000, counterparty="Imprimerie Moderne"),
@@ -152,7 +162,7 @@ def test_a_split_bill_stays_open_for_what_is_left(account):
     assert bill.id in {document.id for document in matching.open_documents()}
     (proposal,) = matching.proposals_for_document(bill)
     assert proposal.line_id == second.id
-    assert proposal.reasons[0] == "same amount 200.00 EUR (left to pay of 500.00 EUR)"
+    assert read(app, proposal.reasons)[0] == "same amount €200.00 (left to pay of €500.00)"
     # Once the parts cover the total, the bill is no longer open.
     settle(second, (bill, 20000))
     assert bill.id not in {document.id for document in matching.open_documents()}

@@ -6,6 +6,7 @@ offer; the admins' match settings."""
 import csv
 import datetime
 import io
+import re
 import uuid
 
 import pytest
@@ -22,10 +23,18 @@ from models import (
     utcnow,
 )
 from models.matching import MatchSettings, Settlement, SettlementPart, SettlementState
-from services import bank_schedule, matching
+from services import bank_schedule, i18n, matching
+from services.i18n import stored_message
 from tests.conftest import csrf_token
+from tests.test_translations import FRENCH
+from tests.translation_checks import english_in, own_text
 
 BOOKED = datetime.date(2026, 6, 10)  # a week before the pinned "today" (2026-06-17)
+
+
+def without_tags(html: str) -> str:
+    """The page's text as read: a sentence whose names are marked up reads whole."""
+    return re.sub(r"<[^>]+>", "", html)
 
 
 @pytest.fixture
@@ -88,7 +97,7 @@ def test_receipt_missing_lists_open_payments_with_their_age_and_filters(signed_i
 
     page = signed_in.get("/matching/lines/").text
     assert f"{days_since(signed_in, datetime.date(2026, 6, 10))} days" in page
-    assert "-36.50 EUR" in page and "Compte principal" in page
+    assert "-€36.50" in page and "Compte principal" in page
     assert sorted(listed_labels(signed_in)) == ["CB BOULANGERIE", "CB CAFE DU COIN PARIS",
                                                 "PRLV OVHCLOUD"]
     assert listed_labels(signed_in, account=savings.id) == ["CB BOULANGERIE"]
@@ -209,7 +218,7 @@ def test_a_refused_match_shows_why_in_the_page(signed_in, account):
     response = post(signed_in, f"/matching/documents/{receipt.id}/accept",
                     f"/documents/{receipt.id}", line_id=line.id)
     assert response.status_code == 200
-    assert "marked &#34;no receipt needed&#34;; undo that mark first" in response.text
+    assert "marked “no receipt needed”; undo that mark first" in response.text
     assert Settlement.select().count() == 0
 
 
@@ -222,7 +231,7 @@ def test_several_documents_must_add_up_to_the_line(signed_in, account):
     response = post(signed_in, f"/matching/lines/{transfer.id}/accept",
                     f"/matching/lines/{transfer.id}",
                     document_ids=[str(bill.id) for bill in bills])
-    assert "The documents add up to 220.00 EUR but the line is 300.00 EUR" in response.text
+    assert "The documents add up to €220.00 but the line is €300.00" in response.text
     assert Settlement.select().count() == 0
     page = signed_in.get(f"/matching/lines/{transfer.id}", query_string={"q": "atelier"})
     assert page.text.count('name="document_ids"') == 2  # both found by the search
@@ -242,11 +251,14 @@ def test_the_line_page_shows_a_settled_match_its_zoho_links_and_the_alias_offer(
     for path in (f"/matching/lines/{line.id}", f"/documents/{receipt.id}"):
         page = signed_in.get(path).text
         assert "Settled" in page and 'id="zoho-line-link"' in page
-        assert "Add “CB CAFE DU COIN PARIS” as a name of supplier Café du Coin?" in page
+        assert "Add “CB CAFE DU COIN PARIS” as a name of supplier Café du Coin?" in \
+            without_tags(page)
+        # The bank label and the supplier are data: a browser's translation leaves them.
+        assert '<span translate="no">CB CAFE DU COIN PARIS</span>' in page
     assert "EXP-1" in signed_in.get(f"/matching/lines/{line.id}").text
 
     page = post(signed_in, f"/matching/settlements/{settlement.id}/alias",
-                f"/matching/lines/{line.id}", answer="yes").text
+                f"/matching/lines/{line.id}", accept="").text
     assert "is now a name of supplier Café du Coin" in page
     assert SupplierRule.get(SupplierRule.name == "Café du Coin").aliases == [
         "CB CAFE DU COIN PARIS"]
@@ -262,7 +274,7 @@ def test_saying_no_to_the_alias_offer_clears_it_and_adds_nothing(signed_in, acco
                                    state=SettlementState.SETTLED, alias_offer="CB CAFE")
     SettlementPart.create(settlement=settlement, document=receipt, amount_cents=3650)
     page = post(signed_in, f"/matching/settlements/{settlement.id}/alias",
-                f"/documents/{receipt.id}", answer="no", document_id=receipt.id).text
+                f"/documents/{receipt.id}", decline="", document_id=receipt.id).text
     assert "was not added" in page and SupplierRule.select().count() == 0
     assert Settlement.get_by_id(settlement.id).alias_offer == ""
     assert AuditEvent.get_or_none(AuditEvent.action == "match.alias_declined")
@@ -320,3 +332,86 @@ def test_the_state_of_a_match_polls_only_while_zoho_is_being_written(signed_in, 
     fragment = signed_in.get(f"/matching/settlements/{settlement.id}/state").text
     assert "hx-trigger" not in fragment
     assert "Zoho said no" in fragment and "Retry" in fragment
+
+
+# -- read in French ---------------------------------------------------------------------------
+
+def test_receipt_missing_reads_in_french_with_french_amounts_dates_and_ages(signed_in, account):
+    make_line(account)
+    make_line(account, "PRLV OVHCLOUD", 119999)
+    page = signed_in.get("/matching/lines/", headers=FRENCH).text
+    assert '<html lang="fr">' in page and "<h1>Justificatif manquant</h1>" in page
+    assert "-36,50\u00a0€" in page and "-1\u202f199,99\u00a0€" in page
+    assert "10 juin 2026" in page
+    assert f"{days_since(signed_in, BOOKED)} jours" in page
+    assert "Aucun justificatif requis" in page  # the other list's tab
+    assert i18n.STORED_PREFIX not in page and not english_in(own_text(page))
+    # An amount typed the French way finds its line.
+    assert listed_labels(signed_in, amount="1\u202f199,99") == ["PRLV OVHCLOUD"]
+    # The English page is still English.
+    assert "<h1>Receipt missing</h1>" in signed_in.get("/matching/lines/").text
+
+
+def test_a_line_page_in_french_gives_the_match_reasons_in_french(signed_in, account):
+    line = make_line(account)
+    make_document()
+    matching.propose()
+    page = signed_in.get(f"/matching/lines/{line.id}", headers=FRENCH).text
+    assert "De quel document s’agit-il\u00a0?" in page
+    assert "même montant 36,50\u00a0€" in page and "payé le jour du ticket" in page
+    assert "Passée le 10 juin 2026 sur" in without_tags(page)
+    assert i18n.STORED_PREFIX not in page and not english_in(own_text(page))
+
+
+def test_matching_from_the_document_page_answers_in_french(signed_in, account):
+    line = make_line(account)
+    refused = make_line(account, "FRAIS BANCAIRES", 3650, no_receipt_needed=True)
+    receipt = make_document()
+    token = csrf_token(signed_in, f"/documents/{receipt.id}")
+
+    page = signed_in.post(f"/matching/documents/{receipt.id}/accept", headers=FRENCH,
+                          data={"csrf_token": token, "line_id": refused.id},
+                          follow_redirects=True).text
+    # A refusal (a stored message) read at once in French, its quotes French too.
+    assert ("Cette opération bancaire est marquée «\u00a0aucun justificatif requis\u00a0»"
+            "\u00a0; annulez d’abord cette marque.") in page
+
+    page = signed_in.post(f"/matching/documents/{receipt.id}/accept", headers=FRENCH,
+                          data={"csrf_token": token, "line_id": line.id},
+                          follow_redirects=True).text
+    assert "Rapproché. L’enregistrement dans Zoho Books se fera dès que le document" in page
+    panel = page[page.index('id="bank-line"'):]
+    assert "Payé par 10 juin 2026 · -36,50\u00a0€ · CB CAFE DU COIN PARIS" in \
+        without_tags(panel)
+    assert ">En attente</span>" in panel and "Annuler le rapprochement" in panel
+    assert i18n.STORED_PREFIX not in page
+
+
+def test_marking_a_line_says_so_in_french(signed_in, account):
+    fee = make_line(account, "FRAIS BANCAIRES", 900)
+    page = signed_in.post(f"/matching/lines/{fee.id}/no-receipt", headers=FRENCH, data={
+        "csrf_token": csrf_token(signed_in, "/matching/lines/")}, follow_redirects=True).text
+    assert ("FRAIS BANCAIRES (9,00\u00a0€)\u00a0: aucun justificatif requis. Annulez-le "
+            "depuis la liste «\u00a0Aucun justificatif requis\u00a0».") in page
+
+
+def test_a_failed_match_reads_in_french_and_the_csv_stays_machine_readable(signed_in, account):
+    line = make_line(account)
+    make_document()
+    found = Settlement.create(line=line, open_line=line.id, kind="expense",
+                              state=SettlementState.FAILED,
+                              error=stored_message("Zoho Books refused to record this match: "
+                                                   "%(reason)s. Correct what it says (in "
+                                                   "Bookbridge or in Zoho Books), then settle "
+                                                   "it again, or undo the match.",
+                                                   reason="Compte 4600 inconnu"))
+    fragment = signed_in.get(f"/matching/settlements/{found.id}/state", headers=FRENCH).text
+    assert ">En échec</span>" in fragment and "Réessayer" in fragment
+    assert ("Zoho Books a refusé d’enregistrer ce rapprochement\u00a0: Compte 4600 inconnu. "
+            "Corrigez ce qui est indiqué") in fragment
+    # A machine reads the CSV: the same columns and values whatever the reader's language.
+    Settlement.delete().execute()
+    rows = list(csv.DictReader(io.StringIO(
+        signed_in.get("/matching/documents.csv", headers=FRENCH).text)))
+    assert [(row["date"], row["total"], row["status"]) for row in rows] == [
+        ("2026-06-10", "36.50", "To review")]

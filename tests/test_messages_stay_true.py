@@ -28,13 +28,18 @@ def later(monkeypatch, minutes: float) -> None:
     monkeypatch.setenv(clock.OFFSET_VARIABLE, str(clock.offset_seconds() + minutes * 60))
 
 
+# How one record of each list is said in English (services.lists.count_phrase).
+SINGULAR = {"Chart of accounts": "account in the chart", "Taxes": "tax", "Contacts": "contact",
+            "Items": "item", "Currencies": "currency", "Bank accounts": "bank account"}
+
+
 def _said(phrases: list[str]) -> dict[str, int]:
     """{"bank accounts": 3} from ["3 bank accounts", ...]; "1 bank account" counts as
     "bank accounts" (with its singular checked)."""
     found = {}
     for phrase in phrases:
         count, words = phrase.strip().split(" ", 1)
-        plural = next((label.lower() for label, one in lists.SINGULAR.items()
+        plural = next((label.lower() for label, one in SINGULAR.items()
                        if words in (one, label.lower())), words)
         assert (words == plural) == (count != "1"), phrase
         found[plural] = int(count)

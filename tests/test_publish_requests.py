@@ -4,7 +4,7 @@ the worker dies, and no web request holds the Zoho writer lock for minutes."""
 from jobs.documents import publish_requests_left_waiting
 from jobs.recovery import resume_interrupted_jobs
 from models import Document, DocumentStatus, Job, JobStatus, ZohoAccount, utcnow
-from services import jobs, publish_requests, publishing
+from services import i18n, jobs, publish_requests, publishing
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.test_documents import upload
@@ -71,7 +71,7 @@ def test_a_document_the_dead_worker_published_counts_as_published_not_as_a_probl
     resume_interrupted_jobs()
     assert _published(bills) == [True, True]
     assert [Document.get_by_id(bill.id).publish_error for bill in bills] == ["", ""]
-    assert Job.get_by_id(job.id).message == "2 documents published."
+    assert i18n.in_words(Job.get_by_id(job.id).message) == "2 documents published."
 
 
 def test_requests_no_job_works_on_are_picked_up_by_the_minute_tick(client, connected, admin):
@@ -90,6 +90,6 @@ def test_a_document_that_cannot_be_published_says_why_and_leaves_the_queue(clien
         "document_ids": [str(bill.id) for bill in bills], "action": "publish",
         "csrf_token": csrf_token(client, "/documents/")})
     assert _published(bills) == [True, False]
-    assert "category" in Document.get_by_id(bills[1].id).publish_error
-    assert "1 could not be" in jobs.latest(publish_requests.KIND).message
+    assert "category" in i18n.in_words(Document.get_by_id(bills[1].id).publish_error)
+    assert "1 could not be" in i18n.in_words(jobs.latest(publish_requests.KIND).message)
     assert not publish_requests.requested().exists()

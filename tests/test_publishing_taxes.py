@@ -14,6 +14,8 @@ from models import (
     ZohoBankAccount,
     ZohoTax,
 )
+from services import i18n
+from services.document_status import refresh_status
 from tests import documents as samples
 from tests.conftest import csrf_token
 from tests.test_documents import upload
@@ -67,7 +69,7 @@ def test_a_rule_tax_that_disagrees_holds_the_receipt_until_the_offered_tax_is_ch
     assert document.tax_id == zoho["taxes"][20].zoho_id  # the rule's
     assert document.status is DocumentStatus.TO_REVIEW
     page = client.get(f"/documents/{document.id}").text
-    assert MISMATCH in page and "Use TVA 10 %" in page
+    assert MISMATCH in page and 'Use <span translate="no">TVA 10 %</span>' in page
 
     refused = _publish(client, document)
     assert MISMATCH in refused and Document.get_by_id(document.id).zoho_id is None
@@ -89,7 +91,8 @@ def test_a_person_may_keep_a_disagreeing_tax_code_on_purpose(client, zoho, sandb
     document = Document.get()
     assert "Noted" in _decide(client, document, decision="confirm")
     document = Document.get_by_id(document.id)
-    assert document.tax_confirmed == MISMATCH and document.status is DocumentStatus.READY
+    assert i18n.in_words(document.tax_confirmed) == MISMATCH
+    assert document.status is DocumentStatus.READY
     assert "Published as Expense" in _publish(client, document)
     expense = zoho_as_user(sandbox).get(f"/expenses/{Document.get().zoho_id}")["expense"]
     assert Decimal(str(expense["tax_amount"])) == Decimal("6.08")
@@ -141,3 +144,37 @@ def test_bill_lines_keep_their_quantity_and_unit_price(client, zoho, sandbox):
     assert (line["quantity"], Decimal(str(line["rate"])), line["tax_percentage"]) == \
         (4, Decimal("25.00"), 20)
     assert Decimal(str(bill["tax_total"])) == Decimal("20.00")
+
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
+
+
+def test_the_tax_difference_is_read_in_french_with_french_amounts(client, zoho):
+    _cafe_rule(zoho, rate=20)
+    upload(client, ("cafe.pdf", samples.cafe_receipt_pdf()))
+    document = Document.get()
+    page = client.get(f"/documents/{document.id}", headers=FRENCH).text
+    assert ("Le justificatif indique 10\u00a0% (3,32), le code de TVA est 20\u00a0% (6,08)."
+            in page)
+    assert "Bookbridge ne le publiera pas tant que vous n’aurez pas choisi." in page
+    assert 'Utiliser <span translate="no">TVA 10 %</span>' in page
+    assert "Conserver quand même le code de TVA" in page
+    assert "C’est noté" in client.post(f"/documents/{document.id}/tax", headers=FRENCH, data={
+        "decision": "confirm", "csrf_token": csrf_token(client, "/documents/")},
+        follow_redirects=True).text
+
+
+def test_a_tax_difference_confirmed_before_translation_stays_confirmed(client, zoho):
+    """Confirmations made when the sentence was kept in English still count."""
+    _cafe_rule(zoho, rate=20)
+    upload(client, ("cafe.pdf", samples.cafe_receipt_pdf()))
+    document = Document.get()
+    assert document.status is DocumentStatus.TO_REVIEW
+    Document.update(tax_confirmed=MISMATCH).where(Document.id == document.id).execute()
+    document = Document.get_by_id(document.id)
+    refresh_status(document)
+    assert Document.get_by_id(document.id).status is DocumentStatus.READY
+    Document.update(tax_confirmed="The receipt shows 5.5 %, the tax code is 20 %.").where(
+        Document.id == document.id).execute()  # another difference: not this one
+    refresh_status(Document.get_by_id(document.id))
+    assert Document.get_by_id(document.id).status is DocumentStatus.TO_REVIEW

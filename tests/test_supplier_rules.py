@@ -1,6 +1,8 @@
 """Supplier rules: a person's edit, then the rule, then the default tax; pages and validation."""
 
 import datetime
+import html
+import re
 import uuid
 
 import pytest
@@ -41,9 +43,14 @@ def make_document(**fields) -> Document:
     return Document.create(file=stored, **values)
 
 
-def post(client, path, **data):
+def _text(page: str) -> str:
+    """The words of a page or fragment without its tags (names sit in translate="no" spans)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+
+
+def post(client, path, headers=None, **data):
     return client.post(path, data={"csrf_token": csrf_token(client, "/suppliers/"), **data},
-                       follow_redirects=True)
+                       follow_redirects=True, headers=headers or {})
 
 
 def test_person_edit_survives_a_rule_change_and_the_rule_beats_the_default_tax(
@@ -156,6 +163,7 @@ def test_a_correction_becomes_the_suppliers_rule(client, connected, lists):
     document = Document.get_by_id(document.id)
     with client.application.test_request_context():
         offer = render_template("documents/_rule_offer.html", document=document)
+    offer = _text(offer)  # the name sits in a translate="no" span
     assert "Remember this for OVHcloud" in offer and "Update the supplier rule" in offer
     post(client, f"/suppliers/from-document/{document.id}")
     assert SupplierRule.get().version == 2 and SupplierRule.select().count() == 1
@@ -177,7 +185,7 @@ def test_a_bookkeeper_uses_the_pages(client, auth, connected, bookkeeper, lists)
     assert rule.aliases == ["OVH SAS", "OVH Hosting"] and rule.payment_terms_days == 30
     assert rule.created_by_id == bookkeeper.id
     listing = client.get("/suppliers/").text
-    assert "also OVH SAS, OVH Hosting" in listing and account.name in listing
+    assert "also OVH SAS, OVH Hosting" in _text(listing) and account.name in listing
     assert "<td>1</td>" in listing  # covers one unpublished document
     edit = client.get(f"/suppliers/{rule.id}").text
     assert "covers 1 unpublished document." in edit and 'value="OVH SAS, OVH Hosting"' in edit
@@ -275,3 +283,42 @@ def test_the_list_refresh_keeps_a_vat_number_when_zoho_gives_one():
               "contact_type": "vendor", "status": "active", "vat_reg_no": "GB123456789"}
     assert _contact(record)["vat_number"] == "GB123456789"
     assert _contact({**record, "vat_reg_no": ""})["vat_number"] == ""
+
+
+# -- in French (issue 11 item 2) ------------------------------------------------------------------
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
+
+
+def test_supplier_rules_read_in_french_with_french_amounts_and_dates(
+        client, auth, connected, bookkeeper, lists):
+    auth.logout()
+    auth.login("books@example.com")
+    make_document(supplier_name="OVH SAS", number="FR-1", total_cents=123450, currency="EUR")
+    listing = client.get("/suppliers/", headers=FRENCH).text
+    assert "Aucune règle fournisseur pour l’instant." in listing
+    assert "Choisissez d’abord une catégorie" in listing  # auto-publish shown disabled
+    assert "Délai de paiement (jours)" in listing and ">Facture d’achat à payer</option>" in listing
+
+    preview = client.post("/suppliers/preview", headers=FRENCH, data={
+        "csrf_token": csrf_token(client, "/suppliers/"), "name": "OVH SAS"}).text
+    assert "Fournisseur tel qu’imprimé" in preview
+    assert "S’applique à 1 document non publié</strong>\u00a0:" in preview
+    assert "1\u202f234,50\u00a0€" in preview and "12 mars 2026" in preview
+    assert "€1,234.50" in client.post("/suppliers/preview", data={
+        "csrf_token": csrf_token(client, "/suppliers/"), "name": "OVH SAS"}).text
+
+    refused = post(client, "/suppliers/", name="OVHcloud", aliases="OVH SAS, ovh sas",
+                   headers=FRENCH)
+    assert "La règle fournisseur n’a pas été enregistrée\u00a0: «\u00a0ovh sas\u00a0» figure " \
+           "deux fois" in refused.text
+    saved = post(client, "/suppliers/", name="OVHcloud", aliases="OVH SAS",
+                 account_id=lists["accounts"][0].zoho_id, payment_terms_days="30",
+                 headers=FRENCH)
+    assert "Règle fournisseur «\u00a0OVHcloud\u00a0» enregistrée (version 1)" in saved.text
+    assert "les documents de OVHcloud reçoivent\u00a0: catégorie" in html.unescape(saved.text)
+    assert "échéance 30 jours après sa date" in html.unescape(saved.text)
+    assert "1 document non publié mis à jour" in saved.text
+    rule = SupplierRule.get()
+    assert "Cette règle couvre 1 document non publié." in client.get(
+        f"/suppliers/{rule.id}", headers=FRENCH).text

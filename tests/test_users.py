@@ -193,3 +193,36 @@ def test_cli_prints_a_reset_link_when_no_admin_can_sign_in(runner, client, admin
     AuthActions(client).login(password="a recovered passphrase")
     unknown = runner.invoke(args=["users", "reset-link", "--email", "nobody@example.com"])
     assert unknown.exit_code != 0 and "No active user" in unknown.output
+
+
+# -- in French (issue 11 item 2) ------------------------------------------------------------------
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
+
+
+def test_the_users_page_and_its_messages_read_in_french(client, auth, admin):
+    auth.login()
+    page = client.get("/users/", headers=FRENCH).text
+    assert "Ajouter un utilisateur" in page and "Dernière connexion" in page
+    # The roles, in the form and in the table, in the reader's language.
+    assert ">Comptable</option>" in page and ">Administrateur</option>" in page
+    assert 'translate="no">admin@example.com</td>' in page  # an address is not translated
+
+    response = client.post("/users/", headers=FRENCH, follow_redirects=True, data={
+        "email": "nouveau@example.com", "name": "Nouveau", "role": "bookkeeper",
+        "password": "another long pw", "csrf_token": csrf_token(client, "/users/")})
+    assert "nouveau@example.com peut maintenant se connecter en tant que comptable." \
+        in response.text
+    refused = client.post("/users/", headers=FRENCH, data={
+        "email": "autre@example.com", "name": "", "role": "bookkeeper",
+        "password": "aaaaaaaaaaaa", "csrf_token": csrf_token(client, "/users/")})
+    assert refused.status_code == 422
+    assert "trop peu de caractères différents" in refused.text
+    # The same page in English is still English.
+    assert ">Bookkeeper</option>" in client.get("/users/").text
+
+    new = User.get(User.email == "nouveau@example.com")
+    link = client.post(f"/users/{new.id}/reset", headers=FRENCH,
+                       data={"csrf_token": csrf_token(client, "/users/")}).text
+    assert "Il ne fonctionne qu’une fois, pendant 24 heures" in link
+    assert '<span translate="no">nouveau@example.com</span>' in link

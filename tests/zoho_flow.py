@@ -54,7 +54,7 @@ def start_consent(client, data_centre: str = "eu") -> str:
 
 def organisations_on_page(html: str) -> dict[str, str]:
     """name -> organization_id, from the organisation picker."""
-    found = re.findall(r'value="(\d+)"[^>]*>\s*<span><strong>([^<]+)</strong>', html)
+    found = re.findall(r'value="(\d+)"[^>]*>\s*<span><strong[^>]*>([^<]+)</strong>', html)
     return {name: org_id for org_id, name in found}
 
 

@@ -6,19 +6,21 @@ import io
 import json
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from models import AuditEvent
-from services import activity
+from services import activity, i18n
 from services.spreadsheet import safe_cell
 from views.helpers import keyset_page, older_than
 
 bp = Blueprint("audit", __name__, url_prefix="/activity")
 
-AREAS = [("", "Everything"), ("document", "Documents"), ("bank", "Bank feed"),
-         ("rule", "Bank rules"), ("supplier", "Supplier rules"), ("zoho", "Zoho connection"),
-         ("qonto", "Qonto connection"), ("lists", "List refreshes"),
-         ("match", "Bank matches"), ("settings", "Settings"), ("user", "Users")]
+AREAS = [("", _l("Everything")), ("document", _l("Documents")), ("bank", _l("Bank feed")),
+         ("rule", _l("Bank rules")), ("supplier_rule", _l("Supplier rules")),
+         ("zoho", _l("Zoho connection")), ("qonto", _l("Qonto connection")),
+         ("lists", _l("List refreshes")), ("match", _l("Bank matches")),
+         ("settings", _l("Settings")), ("user", _l("Users"))]
 FILTER_NAMES = ("area", "who", "from", "to")
 EXPORT_BATCH = 500
 EXPORTED = (AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.subject,
@@ -70,6 +72,13 @@ def event_list():
                            args=request.args, filters=filters)
 
 
+def _in_english(detail: str) -> str:
+    """A detail kept as a stored message, written out in English: the export reads the same
+    whoever downloads it, as before messages were translated."""
+    with i18n.in_language("en"):
+        return i18n.in_words(detail)
+
+
 @bp.get("/export.csv")
 @login_required
 def event_export():
@@ -83,7 +92,7 @@ def event_export():
             for at, actor, action, subject, zoho_id, before, after, detail, _ in batch:
                 writer.writerow([safe_cell(value) for value in (
                     at.isoformat(), actor, action, subject, zoho_id or "", _json(before),
-                    _json(after), detail)])
+                    _json(after), _in_english(detail))])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -3,6 +3,8 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -18,25 +20,26 @@ bp = Blueprint("auth", __name__)
 
 # Longer than any password we accept, so a long paste is refused by the rules with a reason.
 _TYPED_PASSWORD = Length(max=accounts.MAX_PASSWORD_LENGTH * 8,
-                         message="That is far too long for a password.")
+                         message=_l("That is far too long for a password."))
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[
+    email = EmailField(_l("E-mail"), validators=[
         DataRequired(), Length(max=accounts.MAX_EMAIL_LENGTH,
-                               message=f"An e-mail address has at most "
-                                       f"{accounts.MAX_EMAIL_LENGTH} characters.")])
-    password = PasswordField("Password", validators=[DataRequired(), _TYPED_PASSWORD])
+                               message=_l("An e-mail address has at most %(num)s characters.",
+                                          num=accounts.MAX_EMAIL_LENGTH))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), _TYPED_PASSWORD])
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), _TYPED_PASSWORD])
-    confirm = PasswordField("New password again", validators=[
-        DataRequired(), EqualTo("password", message="The two new passwords differ.")])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), _TYPED_PASSWORD])
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two new passwords differ."))])
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current = PasswordField("Current password", validators=[DataRequired(), _TYPED_PASSWORD])
+    current = PasswordField(_l("Current password"),
+                            validators=[DataRequired(), _TYPED_PASSWORD])
 
 
 def unauthorized():
@@ -44,7 +47,7 @@ def unauthorized():
     target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     if htmx:
         return htmx_response(redirect=target)
-    flash("Sign in to continue.", "info")
+    flash(_("Sign in to continue."), category="info")
     return redirect(target)
 
 
@@ -77,9 +80,9 @@ def _form_errors(form: FlaskForm) -> None:
     """Flash the first reason each field was refused."""
     for name, errors in form.errors.items():
         if name == "csrf_token":
-            flash("This form has expired; nothing was changed. Try again.", "error")
+            flash(_("This form has expired; nothing was changed. Try again."), category="error")
         elif errors:
-            flash(errors[0], "error")
+            flash(errors[0], category="error")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -93,13 +96,13 @@ def login():
             user = accounts.authenticate(form.email.data, form.password.data,
                                          request.remote_addr)
         except accounts.SignInThrottled as error:
-            flash(str(error), "error")
+            flash(str(error), category="error")
             return render_template("auth/login.html", form=form), 429
         if user:
             session.clear()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")), code=303)
-        flash("That e-mail and password do not match an active user.", "error")
+        flash(_("That e-mail and password do not match an active user."), category="error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
@@ -111,7 +114,7 @@ def logout():
     accounts.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), category="info")
     return redirect(url_for("auth.login"), code=303)
 
 
@@ -127,11 +130,12 @@ def password_change():
         try:
             accounts.change_password(user, form.current.data, form.password.data)
         except accounts.AccountError as error:
-            flash(str(error), "error")
+            flash(str(error), category="error")
             return render_template("auth/password.html", form=form), 422
         # Every other session ended with the change; this one carries on.
         login_user(user)
-        flash("Your password is changed; other devices have to sign in again.", "success")
+        flash(_("Your password is changed; other devices have to sign in again."),
+              category="success")
         return redirect(url_for("auth.password_change"), code=303)
     return render_template("auth/password.html", form=form)
 
@@ -141,9 +145,9 @@ def password_reset(token):
     """A one-time link from an admin: choose a new password, then sign in with it."""
     reset = accounts.reset_for(token)
     if reset is None:
-        return render_error(404, "This link no longer works",
-                            "A password-reset link works once, for 24 hours. Ask an admin "
-                            "for a new one.")
+        return render_error(404, _("This link no longer works"),
+                            _("A password-reset link works once, for 24 hours. Ask an admin "
+                              "for a new one."))
     form = NewPasswordForm()
     if request.method == "POST":
         if not form.validate():
@@ -152,10 +156,10 @@ def password_reset(token):
         try:
             accounts.use_reset(token, form.password.data)
         except accounts.AccountError as error:
-            flash(str(error), "error")
+            flash(str(error), category="error")
             return render_template("auth/reset.html", form=form, user=reset.user), 422
         logout_user()
         session.clear()
-        flash("Your new password is set. Sign in with it.", "success")
+        flash(_("Your new password is set. Sign in with it."), category="success")
         return redirect(url_for("auth.login"), code=303)
     return render_template("auth/reset.html", form=form, user=reset.user)

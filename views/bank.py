@@ -4,6 +4,9 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, current_app, flash, render_template, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from peewee import JOIN
 from playhouse.flask_utils import get_object_or_404
@@ -27,6 +30,7 @@ from services import (
     bank_line_search,
     bank_schedule,
     bank_sync,
+    i18n,
     jobs,
     qonto,
     text_limits,
@@ -43,17 +47,17 @@ FAILURES_SHOWN = 100
 # The transactions list's state filter: each push state, then what follows in Zoho Books,
 # said plainly.
 LINE_STATES = [
-    ("", "Any state"),
-    (PushState.WAITING.value, "Pending in Qonto"),
-    (PushState.READY.value, "Ready for Zoho Books"),
-    (PushState.SENDING.value, "Being sent"),
-    (PushState.PUSHED.value, "In Zoho Books"),
-    (PushState.NEVER.value, "Not sent (declined, or account left out)"),
-    (PushState.FAILED.value, "Failed"),
-    (bank_line_search.CATEGORISED, "Categorised in Zoho Books"),
-    (bank_line_search.RECEIPT_ATTACHED, "Receipt attached in Zoho Books"),
-    (bank_line_search.WAITING_CATEGORY, "Receipts waiting for a category"),
-    (bank_line_search.MATCHED, "Matched to a document"),
+    ("", _l("Any state")),
+    (PushState.WAITING.value, _l("Pending in Qonto")),
+    (PushState.READY.value, _l("Ready for Zoho Books")),
+    (PushState.SENDING.value, _l("Being sent")),
+    (PushState.PUSHED.value, _l("In Zoho Books")),
+    (PushState.NEVER.value, _l("Not sent (declined, or account left out)")),
+    (PushState.FAILED.value, _l("Failed")),
+    (bank_line_search.CATEGORISED, _l("Categorised in Zoho Books")),
+    (bank_line_search.RECEIPT_ATTACHED, _l("Receipt attached in Zoho Books")),
+    (bank_line_search.WAITING_CATEGORY, _l("Receipts waiting for a category")),
+    (bank_line_search.MATCHED, _l("Matched to a document")),
 ]
 
 
@@ -85,7 +89,7 @@ def _respond_with_job(job, created):
     if htmx:
         return job_banner(job, just_clicked=not created)
     if not created:
-        flash("A sync is already running; its progress is shown on the Connections page.",
+        flash(_("A sync is already running; its progress is shown on the Connections page."),
               "info")
     return see_other("connections.index", _anchor="banks")
 
@@ -112,27 +116,27 @@ def qonto_connect():
     form = request.form
     history_start = _parse_date(form.get("history_start", ""))
     if form.get("history_start") and not history_start:
-        return _connect_refused("The history start date is not a date from 1900 on (like "
-                                "2025-01-01); nothing was saved.")
+        return _connect_refused(_("The history start date is not a date from 1900 on (like "
+                                  "2025-01-01); nothing was saved."))
     if history_start and history_start > _today():
-        return _connect_refused("The history start date is in the future; pick today or "
-                                "earlier.")
+        return _connect_refused(_("The history start date is in the future; pick today or "
+                                  "earlier."))
     if history_start and history_start < bank_sync.EARLIEST_HISTORY_START:
-        return _connect_refused(f"Pick a history start from "
-                                f"{bank_sync.EARLIEST_HISTORY_START:%d %b %Y} on; nothing was "
-                                "saved.")
+        return _connect_refused(_("Pick a history start from %(day)s on; nothing was saved.",
+                                  day=i18n.day(bank_sync.EARLIEST_HISTORY_START)))
     try:
         connection = qonto.connect(current_app.config, current_user, form.get("login", ""),
                                    form.get("secret_key", ""), form.get("consent") == "yes")
     except qonto.BankError as error:
         return _connect_refused(str(error))
-    _, created = _start_sync("history" if history_start else "button", history_start)
+    _job, created = _start_sync("history" if history_start else "button", history_start)
     if created:
-        flash(f"Qonto is connected to {connection.organization_name}. The first sync has "
-              "started.", "success")
+        flash(_("Qonto is connected to %(organisation)s. The first sync has started.",
+                organisation=connection.organization_name), "success")
     else:
-        flash(f"Qonto is connected to {connection.organization_name}. A sync was already "
-              "running; the history import is saved and runs right after it.", "info")
+        flash(_("Qonto is connected to %(organisation)s. A sync was already running; the "
+                "history import is saved and runs right after it.",
+                organisation=connection.organization_name), "info")
     return see_other("connections.index", _anchor="banks")
 
 
@@ -149,8 +153,8 @@ def _connect_refused(message: str):
 @admin_required
 def qonto_disconnect():
     qonto.disconnect(current_user)
-    flash("Qonto is disconnected: syncing stopped and the key was deleted. The history and "
-          "account links are kept; connecting again carries on where it stopped.", "success")
+    flash(_("Qonto is disconnected: syncing stopped and the key was deleted. The history and "
+            "account links are kept; connecting again carries on where it stopped."), "success")
     return see_other("connections.index", _anchor="banks")
 
 
@@ -167,13 +171,13 @@ def account_update(account_id):
             ZohoBankAccount.zoho_id == zoho_account_id,
             ZohoBankAccount.organization_id == ZohoConnection.current().organization_id)
         if chosen is None:
-            flash("That Zoho Books account is not in the cached lists; refresh them first.",
+            flash(_("That Zoho Books account is not in the cached lists; refresh them first."),
                   "error")
             return see_other("connections.index", _anchor="banks")
         name = chosen.name
     qonto.set_account_options(current_user, account, included=request.form.get("included") ==
                               "yes", zoho_account_id=zoho_account_id, zoho_account_name=name)
-    flash(f"{account.name} saved.", "success")
+    flash(_("%(account)s saved.", account=account.name), "success")
     return see_other("connections.index", _anchor="banks")
 
 
@@ -183,17 +187,18 @@ def history_import():
     start = _parse_date(request.form.get("history_start", ""))
     earliest = bank_sync.EARLIEST_HISTORY_START
     if start is None or start > _today() or start < earliest:
-        flash(f"Pick a start date from {earliest:%d %b %Y} on, today or earlier.", "error")
+        flash(_("Pick a start date from %(day)s on, today or earlier.", day=i18n.day(earliest)),
+              "error")
         return see_other("connections.index", _anchor="banks")
     if not QontoConnection.current().is_connected:
-        flash("Connect Qonto first.", "error")
+        flash(_("Connect Qonto first."), "error")
         return see_other("connections.index", _anchor="banks")
     job, created = _start_sync("history", start)  # the start date is stored either way
     audit.record("bank.history_requested", user=current_user, subject=start.isoformat())
     if created:
         return _respond_with_job(job, created)
-    notice = (f"A sync is running: the history import from {start:%d %b %Y} is saved and "
-              "runs right after it.")
+    notice = _("A sync is running: the history import from %(day)s is saved and runs right "
+               "after it.", day=i18n.day(start))
     if htmx:
         return job_banner(job, just_clicked=True, notice=notice)
     flash(notice, "info")
@@ -204,7 +209,7 @@ def history_import():
 @admin_required
 def sync_create():
     if not QontoConnection.current().is_connected:
-        flash("Connect Qonto first.", "error")
+        flash(_("Connect Qonto first."), "error")
         return see_other("connections.index", _anchor="banks")
     return _respond_with_job(*_start_sync("button"))
 
@@ -214,10 +219,10 @@ def sync_create():
 def schedule_update():
     try:
         qonto.set_sync_time(current_app.config, current_user, request.form.get("sync_time", ""))
-    except ValueError as error:
-        flash(str(error), "error")
+    except ValueError:
+        flash(_("Give the time as HH:MM, for example 20:30."), "error")
     else:
-        flash("Daily sync time saved.", "success")
+        flash(_("Daily sync time saved."), "success")
     return see_other("connections.index", _anchor="banks")
 
 
@@ -229,13 +234,14 @@ def _account_filter() -> int | None:
         return None
     account_id = whole_number(request.args["account"], 1)
     if account_id is None:
-        refuse(400, "The account filter is not valid: pick an account from the list.")
+        refuse(400, _("The account filter is not valid: pick an account from the list."))
     return account_id
 
 
 def _amount_filter() -> int | None:
     """The ?amount= filter in cents ("36.50", "36,50", "-36.50": either side), or None."""
-    raw = request.args.get("amount", "").strip().replace(" ", "").replace(",", ".")
+    raw = request.args.get("amount", "").strip()
+    raw = raw.translate(str.maketrans("", "", " \u00a0\u202f")).replace(",", ".")
     if not raw:
         return None
     try:
@@ -244,8 +250,8 @@ def _amount_filter() -> int | None:
         amount = None
     if amount is None or not amount.is_finite() or amount >= 10**11 or \
             amount != amount.quantize(Decimal("0.01")):
-        refuse(400, "“Amount” is not an amount like 36.50: type the line's amount, with "
-                    "at most two decimals.")
+        refuse(400, _("“Amount” is not an amount like 36.50: type the line’s amount, with "
+                      "at most two decimals."))
     return int(amount * 100)
 
 
@@ -314,8 +320,10 @@ def failures_retry():
         BankTransaction.push_state == PushState.FAILED).execute()
     SyncFailure.update(resolved_at=now).where(SyncFailure.resolved_at.is_null()).execute()
     audit.record("bank.retry", user=current_user, after={"lines": failed})
-    flash(f"{failed} failed lines will be pushed again; failed categorisations and receipts "
-          "are retried too.", "success")
+    flash(ngettext("%(num)s failed line will be pushed again; failed categorisations and "
+                   "receipts are retried too.",
+                   "%(num)s failed lines will be pushed again; failed categorisations and "
+                   "receipts are retried too.", failed), "success")
     if QontoConnection.current().is_connected:
         _start_sync("button")
     return see_other("bank.failure_list")
@@ -332,12 +340,13 @@ def line_list():
     account_id = _account_filter()
     state = args.get("state", "")
     if state not in dict(LINE_STATES):
-        refuse(400, "The state filter is not valid: pick a state from the list.")
+        refuse(400, _("The state filter is not valid: pick a state from the list."))
     dates = {}
-    for name, said in (("from", "From"), ("to", "To")):
+    for name, said in (("from", _("From")), ("to", _("To"))):
         dates[name] = _parse_date(args.get(name, "").strip())
         if args.get(name, "").strip() and dates[name] is None:
-            refuse(400, f"“{said}” is not a date from 1900 to 2100, like 2025-01-31.")
+            refuse(400, _("“%(field)s” is not a date from 1900 to 2100, like 2025-01-31.",
+                          field=said))
     amount = _amount_filter()
     search = args.get("q", "").strip()[:text_limits.SEARCH]
     query = bank_line_search.lines(account_id, state, search, dates["from"], dates["to"],

@@ -12,6 +12,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from playhouse.flask_utils import get_object_or_404
@@ -20,7 +21,7 @@ from extensions import htmx
 from integrations.zoho_accounts import DATA_CENTRES
 from jobs.lists import refresh_lists
 from models import ConnectionSettings, Job, PendingAuthorization, ZohoConnection, ZohoTax
-from services import list_refresh, lists, zoho, zoho_quota
+from services import i18n, list_refresh, lists, zoho, zoho_quota
 from views import jobs as jobs_view
 from views.bank import card_context as bank_card_context
 from views.helpers import admin_required, see_other
@@ -75,15 +76,15 @@ def list_refresh_latest():
 @admin_required
 def zoho_connect():
     if not zoho.is_configured(current_app.config):
-        flash("Zoho Books is not configured on this server: set BOOKBRIDGE_ZOHO_CLIENT_ID, "
-              "BOOKBRIDGE_ZOHO_CLIENT_SECRET and BOOKBRIDGE_ZOHO_REDIRECT_URI (see README).",
-              "error")
+        flash(_("Zoho Books is not configured on this server: set BOOKBRIDGE_ZOHO_CLIENT_ID, "
+                "BOOKBRIDGE_ZOHO_CLIENT_SECRET and BOOKBRIDGE_ZOHO_REDIRECT_URI (see README)."),
+              category="error")
         return see_other("connections.index")
     state = secrets.token_urlsafe(32)
     try:
         url = zoho.consent_url(current_app.config, request.form.get("data_centre", ""), state)
     except zoho.ConnectError as error:
-        flash(str(error), "error")
+        flash(i18n.in_words(str(error)), category="error")
         return see_other("connections.index")
     session[OAUTH_STATE_KEY] = state
     return redirect(url, code=303)
@@ -98,7 +99,7 @@ def zoho_callback():
         pending = zoho.accept_callback(current_app.config, current_user, request.args,
                                        expected_state)
     except zoho.ConnectError as error:
-        flash(str(error), "error")
+        flash(i18n.in_words(str(error)), category="error")
         return redirect(url_for("connections.index"))
     return redirect(url_for("connections.organisation_choose", pending_id=pending.id))
 
@@ -130,10 +131,12 @@ def organisation_finish(pending_id):
                                organization_id=organization_id, switch=switch,
                                form=FlaskForm())
     except zoho.ConnectError as error:
-        flash(str(error), "error")
+        flash(i18n.in_words(str(error)), category="error")
         return redirect(url_for("connections.organisation_choose", pending_id=pending.id),
                         code=303)
-    flash(f"Zoho Books is connected to {connection.organization_name}.", "success")
+    # Kept as a stored message: the next page shows it, in whatever language that page is read.
+    flash(i18n.stored_message("Zoho Books is connected to %(organisation)s.",
+                              organisation=connection.organization_name), category="success")
     _start_refresh_after_connect()
     return see_other("connections.index")
 
@@ -149,12 +152,13 @@ def _start_refresh_after_connect() -> None:
 @admin_required
 def zoho_disconnect():
     revoked = zoho.disconnect(current_app.config, current_user)
-    message = "Zoho Books is disconnected. Settings, lists and history are kept: connect again " \
-              "to carry on."
-    if not revoked:
-        message += " Zoho could not be reached to revoke access; you can also remove " \
-                   "Bookbridge under Connected Apps in your Zoho account."
-    flash(message, "success" if revoked else "warning")
+    if revoked:
+        flash(_("Zoho Books is disconnected. Settings, lists and history are kept: connect "
+                "again to carry on."), category="success")
+    else:
+        flash(_("Zoho Books is disconnected. Settings, lists and history are kept: connect "
+                "again to carry on. Zoho could not be reached to revoke access; you can also "
+                "remove Bookbridge under Connected Apps in your Zoho account."), category="warning")
     return see_other("connections.index")
 
 
@@ -165,7 +169,7 @@ def zoho_disconnect():
 def refresh_create():
     connection = ZohoConnection.current()
     if not connection.is_connected:
-        flash("Connect Zoho Books before refreshing its lists.", "error")
+        flash(_("Connect Zoho Books before refreshing its lists."), category="error")
         return see_other("connections.index")
     job, created = list_refresh.request(user=current_user)
     if created:
@@ -174,5 +178,5 @@ def refresh_create():
     if htmx:
         return job_banner(job, just_clicked=not created)
     if not created:
-        flash("A refresh is already running; its progress is shown below.", "info")
+        flash(_("A refresh is already running; its progress is shown below."), category="info")
     return see_other("connections.index")

@@ -4,6 +4,9 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, Response, current_app, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from huey.exceptions import TaskLockedException
 from playhouse.flask_utils import get_object_or_404
@@ -21,10 +24,12 @@ from models import (
 )
 from services import (
     audit,
+    bank_lines,
     document_intake,
     document_processing,
     document_search,
     document_store,
+    i18n,
     jobs,
     publish_requests,
     publishing,
@@ -37,7 +42,9 @@ from views.helpers import form_ids, keyset_page, see_other
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
-FILTERS = [("", "All open")] + [(status.value, status.label) for status in DocumentStatus]
+# Where a document came from (Document.source), as the pages name it.
+SOURCE_NAMES = {"upload": _l("upload"), "folder": _l("watched folder"), "mail": _l("mailbox"),
+                "qonto": "Qonto"}
 MAX_FILES_PER_UPLOAD = 50
 MAX_BULK_SELECTION = 500  # also keeps the IN (...) list under SQLite's variable limit
 
@@ -59,10 +66,15 @@ def inbox():
              problems[document.id]]
     return render_template("documents/inbox.html", documents=shown, problems=problems,
                            problem=problem, problem_filters=document_search.PROBLEMS,
-                           badges=document_search.BADGES, page=page, filters=FILTERS,
-                           status=status, search=search,
+                           badges=document_search.BADGES, page=page, filters=_filters(),
+                           status=status, search=search, source_names=SOURCE_NAMES,
                            job=jobs.latest(document_processing.KIND),
                            publish_job=jobs.latest(publish_requests.KIND))
+
+
+def _filters() -> list[tuple[str, str]]:
+    """The status filter, in the reader's language."""
+    return [("", _("All open"))] + [(status.value, status.label) for status in DocumentStatus]
 
 
 @bp.post("/upload")
@@ -70,10 +82,11 @@ def inbox():
 def upload():
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if not files:
-        flash("Choose one or more files to upload.", "error")
+        flash(_("Choose one or more files to upload."), category="error")
         return see_other("documents.inbox")
     if len(files) > MAX_FILES_PER_UPLOAD:
-        flash(f"Upload at most {MAX_FILES_PER_UPLOAD} files at once.", "error")
+        flash(_("Upload at most %(num)s files at once.", num=MAX_FILES_PER_UPLOAD),
+              category="error")
         return see_other("documents.inbox")
     added, refused = 0, []
     for storage in files:
@@ -83,15 +96,15 @@ def upload():
                                         user=current_user)
             added += 1
         except document_store.Rejected as error:
-            refused.append(str(error))
+            refused.append(i18n.in_words(str(error)))
     if added:
         job, created = document_processing.request(user=current_user)
         if created:
             extract_documents(job.id)
-        flash(f"{added} document{'s' if added > 1 else ''} added; reading them now.",
-              "success")
+        flash(ngettext("%(num)s document added; reading it now.",
+                       "%(num)s documents added; reading them now.", added), category="success")
     for reason in refused:
-        flash(reason, "error")
+        flash(reason, category="error")
     return see_other("documents.inbox")
 
 
@@ -103,7 +116,9 @@ def document_show(document_id):
     # Contacts and accounts (thousands) are searchable pickers that name only the chosen
     # one; taxes and bank accounts are an organisation's few, so they stay <select>s.
     return render_template(
-        "documents/show.html", document=document,
+        "documents/show.html", document=document, source_names=SOURCE_NAMES,
+        plain_amount=_plain_amount,
+        zoho_type_name=publishing.type_label(document.zoho_type),
         zoho_link=zoho.web_link(current_app.config, document.zoho_type, document.zoho_id),
         taxes=ZohoTax.usable(org), paid_through=ZohoBankAccount.usable(org),
         tax_check=document_processing.tax_check(document),
@@ -127,6 +142,11 @@ def document_file(document_id):
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def _plain_amount(cents) -> str:
+    """An amount as a form posts it back: 1234.56 in every language (94,80 is read too)."""
+    return "" if cents is None else bank_lines.money(cents)
 
 
 def _cents(value: str) -> int | None:
@@ -154,22 +174,22 @@ def _choice(value: str) -> str | None:
 
 
 # Typed text: (what the person calls it, the longest accepted); choices: what may be chosen.
-TEXT_FIELDS = {"supplier_name": ("The supplier", text_limits.NAME),
-               "number": ("The number", text_limits.REFERENCE),
-               "description": ("The description", text_limits.DESCRIPTION),
-               "currency": ("The currency", text_limits.CURRENCY)}
+TEXT_FIELDS = {"supplier_name": (_l("The supplier"), text_limits.NAME),
+               "number": (_l("The number"), text_limits.REFERENCE),
+               "description": (_l("The description"), text_limits.DESCRIPTION),
+               "currency": (_l("The currency"), text_limits.CURRENCY)}
 CHOICES = {"kind": ("cost", "sale"), "payment": ("bill", "expense")}
 
 
 def _form_problem(form) -> str | None:
     """Why the typed fields cannot be saved as they are, in plain words, or None."""
     for name, (label, limit) in TEXT_FIELDS.items():
-        problem = text_limits.problem(label, form.get(name, "").strip(), limit)
+        problem = text_limits.problem(str(label), form.get(name, "").strip(), limit)
         if problem:
             return problem
     for name, allowed in CHOICES.items():
         if name in form and form[name] not in allowed:
-            return f"Choose one of the offered values for “{name}”."
+            return _("Choose one of the offered values for “%(name)s”.", name=name)
     return None
 
 
@@ -184,17 +204,17 @@ def document_update(document_id):
     """Save a person's edits; what they change is theirs and rules no longer touch it."""
     document = get_object_or_404(Document, Document.id == document_id)
     if document.status is DocumentStatus.PUBLISHED:
-        flash("This document is published in Zoho Books; it can no longer be edited here.",
-              "error")
+        flash(_("This document is published in Zoho Books; it can no longer be edited here."),
+              category="error")
         return see_other("documents.document_show", document_id=document.id)
     if document.publish_state == "publishing":
         # Its number, supplier and kind are how Zoho is searched for the unconfirmed record.
-        flash("Zoho Books has not confirmed the last publish yet. Publish again first (it "
-              "checks whether the record arrived); then edit if needed.", "error")
+        flash(_("Zoho Books has not confirmed the last publish yet. Publish again first (it "
+                "checks whether the record arrived); then edit if needed."), category="error")
         return see_other("documents.document_show", document_id=document.id)
     problem = _form_problem(request.form)
     if problem:
-        flash(f"{problem} Nothing was saved.", "error")
+        flash(_("%(problem)s Nothing was saved.", problem=problem), category="error")
         return see_other("documents.document_show", document_id=document.id)
     before, after = {}, {}
     try:
@@ -207,14 +227,14 @@ def document_update(document_id):
                 before[name], after[name] = _plain(getattr(document, name)), _plain(value)
                 setattr(document, name, value)
     except (ValueError, ArithmeticError):
-        flash("A date or an amount is not valid; nothing was saved. Dates look like "
-              "2026-11-21 and amounts like 1234.56.", "error")
+        flash(_("A date or an amount is not valid; nothing was saved. Dates look like "
+                "2026-11-21 and amounts like 1234.56."), category="error")
         return see_other("documents.document_show", document_id=document.id)
     if "line_description_0" in request.form:
         try:
             lines = _lines_from(request.form)
         except ArithmeticError:
-            flash("A line's amount is not a number; nothing was saved.", "error")
+            flash(_("A line’s amount is not a number; nothing was saved."), category="error")
             return see_other("documents.document_show", document_id=document.id)
         if lines != document.lines:
             before["lines"], after["lines"] = document.lines, lines
@@ -233,8 +253,8 @@ def document_update(document_id):
                          before=before, after=after, link=document)
             document_processing.after_change(document)
         settlement.queue_after_commit(document)  # a matched receipt saved ready settles now
-        flash("Saved." if document.status is not DocumentStatus.READY
-              else "Saved. It is ready to publish.", "success")
+        flash(_("Saved.") if document.status is not DocumentStatus.READY
+              else _("Saved. It is ready to publish."), category="success")
     return see_other("documents.document_show", document_id=document.id)
 
 
@@ -244,11 +264,13 @@ def _publish_many(ids: list[int]):
     if created:
         publish_requested_documents(job.id)
     if added:
-        flash(f"{added} document{'s' if added != 1 else ''} queued for publishing. Each "
-              "one is published in turn; the banner above says how far it got.", "success")
+        flash(ngettext("%(num)s document queued for publishing. The banner above says how "
+                       "far it got.",
+                       "%(num)s documents queued for publishing. Each one is published in "
+                       "turn; the banner above says how far it got.", added), category="success")
     else:
-        flash("None of the selected documents can be published (published, archived or "
-              "already queued).", "info")
+        flash(_("None of the selected documents can be published (published, archived or "
+                "already queued)."), category="info")
     return see_other("documents.inbox")
 
 
@@ -283,7 +305,9 @@ def _plain(value):
 def document_publish(document_id):
     document = get_object_or_404(Document, Document.id == document_id)
     if document.status is DocumentStatus.PUBLISHED:
-        flash(f"Already published as {document.zoho_type} {document.zoho_number}.", "info")
+        flash(_("Already published as %(type)s %(number)s.",
+                type=i18n.in_words(publishing.type_label(document.zoho_type)),
+                number=document.zoho_number), category="info")
         return see_other("documents.document_show", document_id=document.id)
     confirmed = request.form.get("confirm_new_supplier") == "yes"
     try:
@@ -292,16 +316,17 @@ def document_publish(document_id):
             settlement.publish(current_app.config, document, current_user,
                                confirm_new_supplier=confirmed)
     except TaskLockedException:
-        flash("Bookbridge is writing to Zoho Books for a sync or refresh right now; publish "
-              "again in a minute.", "error")
+        flash(_("Bookbridge is writing to Zoho Books for a sync or refresh right now; publish "
+                "again in a minute."), category="error")
     except publishing.NewSupplierNeedsConfirmation as ask:
         return render_template("documents/confirm_supplier.html", document=document,
                                name=ask.name)
     except (publishing.PublishProblem, zoho.ConnectError) as problem:
-        flash(str(problem), "error")
+        flash(i18n.in_words(str(problem)), category="error")
     else:
-        flash(f"Published as {document.zoho_type.capitalize()} {document.zoho_number}.",
-              "success")
+        flash(_("Published as %(type)s %(number)s.",
+                type=i18n.in_words(publishing.type_label(document.zoho_type)),
+                number=document.zoho_number), category="success")
     return see_other("documents.document_show", document_id=document.id)
 
 
@@ -311,10 +336,11 @@ def bulk_update():
     ids = form_ids(request.form.getlist("document_ids"))
     action = request.form.get("action")
     if len(ids) > MAX_BULK_SELECTION:
-        flash(f"Select at most {MAX_BULK_SELECTION} documents at once.", "error")
+        flash(_("Select at most %(num)s documents at once.", num=MAX_BULK_SELECTION),
+              category="error")
         return see_other("documents.inbox")
     if action not in ("archive", "publish") or not ids:
-        flash("Select documents and an action.", "error")
+        flash(_("Select documents and an action."), category="error")
         return see_other("documents.inbox")
     if action == "publish":
         return _publish_many(ids)
@@ -323,5 +349,6 @@ def bulk_update():
                        Document.publish_state != "publishing")
                 .execute())
     audit.record("document.archive", user=current_user, after={"ids": ids})
-    flash(f"{archived} document{'s' if archived != 1 else ''} archived.", "success")
+    flash(ngettext("%(num)s document archived.", "%(num)s documents archived.", archived),
+          category="success")
     return see_other("documents.inbox")

@@ -1,10 +1,11 @@
 """Error pages: what happened and what to do, never a stack trace."""
 
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 
 from extensions import htmx
 
-TITLES = {400: "Not understood", 404: "Page not found"}
+TITLES = {400: _l("Not understood"), 404: _l("Page not found")}
 
 
 def render_error(code: int, title: str, text: str):

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, current_app, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 from playhouse.flask_utils import PaginatedQuery
@@ -11,7 +13,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from extensions import htmx
 from models import QontoConnection, ZohoConnection
-from services import zoho
+from services import i18n, zoho
 
 
 def admin_required(view):
@@ -29,7 +31,11 @@ def admin_required(view):
 
 def see_other(endpoint: str, **values):
     """After a POST: 303 for browsers, HX-Redirect for HTMX callers."""
-    target = url_for(endpoint, **values)
+    return see_other_url(url_for(endpoint, **values))
+
+
+def see_other_url(target: str):
+    """`see_other` to a path already built (a same-site path the caller checked)."""
     if htmx:
         return htmx_response(redirect=target)
     return redirect(target, code=303)
@@ -91,7 +97,7 @@ def refuse(code: int, text: str):
     """Stop the request with our error page and a plain message (never a stack trace)."""
     from views.errors import TITLES, render_error
 
-    abort(make_response(render_error(code, TITLES.get(code, "Not possible"), text)))
+    abort(make_response(render_error(code, TITLES.get(code) or _("Not possible"), text)))
 
 
 def paginate(query, paginate_by: int) -> PaginatedQuery:
@@ -99,12 +105,14 @@ def paginate(query, paginate_by: int) -> PaginatedQuery:
     raw = request.args.get("page", "")
     page = whole_number(raw, 1, MAX_PAGE) if raw else 1
     if page is None:
-        refuse(400, f"The page must be a whole number from 1 to {MAX_PAGE:,}.")
+        refuse(400, _("The page must be a whole number from 1 to %(last)s.",
+                      last=i18n.number(MAX_PAGE)))
     pages = PaginatedQuery(query, paginate_by, page=page)
     last = max(pages.get_page_count(), 1)
     if page > last:
-        refuse(404, f"There is no page {page}: this list has {last} "
-                    f"page{'s' if last != 1 else ''}.")
+        refuse(404, ngettext("There is no page %(page)s: this list has %(num)s page.",
+                             "There is no page %(page)s: this list has %(num)s pages.",
+                             last, page=page))
     return pages
 
 
@@ -155,15 +163,15 @@ def _row_id(name: str) -> int | None:
         return None
     row_id = whole_number(raw, 1)
     if row_id is None:
-        refuse(400, "This page link is not valid: open the list again from the menu.")
+        refuse(400, _("This page link is not valid: open the list again from the menu."))
     return row_id
 
 
 def _when_of(model, when, row_id: int):
     row = model.select(when).where(model.id == row_id).first()
     if row is None:
-        refuse(404, "This page of the list no longer exists: open the list again from "
-                    "the menu.")
+        refuse(404, _("This page of the list no longer exists: open the list again from "
+                      "the menu."))
     return getattr(row, when.name)
 
 

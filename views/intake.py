@@ -2,6 +2,7 @@
 "Check now"."""
 
 from flask import Blueprint, abort, current_app, flash, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from jobs.intake import take_in_folder, take_in_mail
@@ -28,6 +29,6 @@ def check_now(source: str):
         abort(409)
     intake_status.request_check(source, current_user)
     (take_in_folder if source == "folder" else take_in_mail)()
-    flash(f"{views[source].title}: checking now. This page shows the result once the "
-          "worker has looked (usually within seconds).", "success")
+    flash(_("%(source)s: checking now. This page shows the result once the worker has looked "
+            "(usually within seconds).", source=views[source].title), category="success")
     return see_other("intake.overview")

@@ -11,7 +11,7 @@ from playhouse.flask_utils import get_object_or_404
 
 from extensions import htmx
 from models import Job, JobStatus, ZohoConnection, utcnow
-from services import lists
+from services import i18n, lists, zoho_quota
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -78,7 +78,26 @@ def shown(job: Job | None, fixed_at: datetime.datetime | None = None) -> Job | N
 @bp.app_context_processor
 def _banner_helpers() -> dict:
     return {"job_banner_hidden": banner_hidden, "refresh_count_rows": refresh_count_rows,
-            "count_phrase": lists.count_phrase}
+            "count_phrase": lists.count_phrase, "list_label": lists.list_label,
+            "job_paused": job_paused, "job_outcome": job_outcome, "in_words": i18n.in_words}
+
+
+def job_paused(job: Job) -> bool:
+    """A long import stopped by Zoho's daily quota: it ends "succeeded" with the pause's
+    message (services.zoho_quota.QuotaPause.message), shown after "Paused:"."""
+    return job.status is JobStatus.SUCCEEDED and zoho_quota.is_pause(job.message)
+
+
+def job_outcome(job: Job) -> str:
+    """What a finished job says after its banner's heading ("Sync complete."): its stored
+    message whole. A message kept before messages were stored (plain English) still has
+    the heading or "Paused: " in front, which the banner already says: that is cut off."""
+    message = job.message or ""
+    if i18n.is_stored(message):
+        return message
+    if message.startswith(zoho_quota.OLD_PAUSE_PREFIX):
+        return message[len(zoho_quota.OLD_PAUSE_PREFIX):]
+    return message.split(": ", 1)[-1]
 
 
 def refresh_count_rows(job: Job) -> list[dict]:

@@ -2,12 +2,14 @@
 accept / undo / retry buttons, the alias offer, and the admins' match settings.
 
 Deciding and settling is services.settlement's; this file only asks it and says what it
-answered (a SettlementProblem's user_message in the page, never a 500).
+answered (a SettlementProblem's user_message, a stored message, in the page in the reader's
+language, never a 500).
 """
 
 import datetime
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
@@ -15,9 +17,8 @@ from playhouse.flask_utils import get_object_or_404
 from extensions import htmx
 from models import BankTransaction, Document, utcnow
 from models.matching import MatchProposal, MatchSettings, Settlement, SettlementState
-from services import bank_schedule, match_lists, matching, settlement, text_limits, zoho
+from services import bank_schedule, i18n, match_lists, matching, settlement, text_limits, zoho
 from services import settings as settings_service
-from services.bank_lines import money
 from views.helpers import admin_required, form_ids, keyset_page, refuse, see_other, whole_number
 
 bp = Blueprint("matching", __name__, url_prefix="/matching")
@@ -41,7 +42,8 @@ def _date_arg(name: str, said: str) -> datetime.date | None:
     except ValueError:
         day = None
     if day is None or not 1900 <= day.year <= 2100:
-        refuse(400, f"“{said}” is not a date from 1900 to 2100, like 2026-01-31.")
+        refuse(400, _("“%(field)s” is not a date from 1900 to 2100, like 2026-01-31.",
+                      field=said))
     return day
 
 
@@ -51,7 +53,7 @@ def _amount_arg() -> int | None:
         return None
     cents = match_lists.amount_cents(raw)
     if cents is None:
-        refuse(400, "The amount is not a number like 36.50.")
+        refuse(400, _("The amount is not a number like 36.50."))
     return cents
 
 
@@ -61,14 +63,14 @@ def _line_filter() -> tuple[match_lists.LineFilter, dict]:
     if request.args.get("account"):
         account_id = whole_number(request.args["account"], 1)
         if account_id is None:
-            refuse(400, "The account filter is not valid: pick an account from the list.")
+            refuse(400, _("The account filter is not valid: pick an account from the list."))
     chosen = match_lists.LineFilter(
-        account_id=account_id, date_from=_date_arg("from", "From"),
-        date_to=_date_arg("to", "To"), amount_cents=_amount_arg(),
+        account_id=account_id, date_from=_date_arg("from", _("From")),
+        date_to=_date_arg("to", _("To")), amount_cents=_amount_arg(),
         search=request.args.get("q", "").strip()[:text_limits.SEARCH])
     view = request.args.get("view", match_lists.MISSING)
     if view not in match_lists.LINE_VIEWS:
-        refuse(400, "Pick a list: receipt missing or no receipt needed.")
+        refuse(400, _("Pick a list: receipt missing or no receipt needed."))
     values = {"view": view if view != match_lists.MISSING else None,
               "account": account_id, "from": chosen.date_from, "to": chosen.date_to,
               "amount": request.args.get("amount", "").strip() or None,
@@ -114,11 +116,15 @@ def line_no_receipt(line_id):
     needed = request.form.get("needed") == "yes"  # "yes": undo the mark
     found = match_lists.settlement_of_line(line)
     if not needed and found is not None and found.open_line:
-        flash("This line is matched to a document: undo the match first.", "error")
+        flash(_("This line is matched to a document: undo the match first."), category="error")
     elif match_lists.mark_no_receipt_needed(line, current_user, needed=not needed):
-        flash(f"{line.label} ({money(line.amount_cents)} {line.currency}): "
-              + ("back in “Receipt missing”." if needed else "no receipt needed. Undo it "
-                 "from the “No receipt needed” list."), "success")
+        amount = i18n.money(line.amount_cents, line.currency)
+        if needed:
+            flash(_("%(line)s (%(amount)s): back in “Receipt missing”.", line=line.label,
+                    amount=amount), category="success")
+        else:
+            flash(_("%(line)s (%(amount)s): no receipt needed. Undo it from the “No receipt "
+                    "needed” list.", line=line.label, amount=amount), category="success")
     return _back_to_list("matching.line_list")
 
 
@@ -127,7 +133,7 @@ def line_no_receipt(line_id):
 def _document_view() -> tuple[str, str]:
     view = request.args.get("view", match_lists.NOT_PAID)
     if view not in match_lists.DOCUMENT_VIEWS:
-        refuse(400, "Pick a list: not paid yet or paid from elsewhere.")
+        refuse(400, _("Pick a list: not paid yet or paid from elsewhere."))
     return view, request.args.get("q", "").strip()[:text_limits.SEARCH]
 
 
@@ -156,11 +162,14 @@ def document_not_bank_payment(document_id):
     document = get_object_or_404(Document, Document.id == document_id)
     value = request.form.get("value") != "no"  # "no": undo the mark
     if value and match_lists.settlement_of_document(document):
-        flash("This document is matched to a bank line: undo the match first.", "error")
+        flash(_("This document is matched to a bank line: undo the match first."), category="error")
     elif match_lists.mark_not_bank_payment(document, current_user, value):
-        flash(f"{document.supplier_name or document.filename}: "
-              + ("not a bank payment; it left “Not paid yet”." if value
-                 else "back in “Not paid yet”."), "success")
+        name = document.supplier_name or document.filename
+        if value:
+            flash(_("%(document)s: not a bank payment; it left “Not paid yet”.",
+                    document=name), category="success")
+        else:
+            flash(_("%(document)s: back in “Not paid yet”.", document=name), category="success")
     return _back_to_list("matching.document_list")
 
 
@@ -258,7 +267,7 @@ def document_accept(document_id):
     line_id = whole_number(request.form.get("line_id", ""), 1)
     line = BankTransaction.get_or_none(BankTransaction.id == line_id) if line_id else None
     if line is None:
-        flash("Choose a bank line first.", "error")
+        flash(_("Choose a bank line first."), category="error")
     else:
         _accept(line, [document])
     return see_other("documents.document_show", document_id=document.id)
@@ -271,9 +280,10 @@ def line_accept(line_id):
     line = get_object_or_404(BankTransaction, BankTransaction.id == line_id)
     ids = form_ids(request.form.getlist("document_ids"))
     if not ids:
-        flash("Tick the document (or documents) this line paid.", "error")
+        flash(_("Tick the document (or documents) this line paid."), category="error")
     elif len(ids) > MAX_PARTS:
-        flash(f"A line can be matched to at most {MAX_PARTS} documents at once.", "error")
+        flash(_("A line can be matched to at most %(most)s documents at once.",
+                most=MAX_PARTS), category="error")
     else:
         # services.settlement checks the sum and says by how much it is off.
         _accept(line, list(Document.select().where(Document.id.in_(ids))))
@@ -287,13 +297,13 @@ def _accept(line: BankTransaction, chosen: list[Document]) -> None:
                                      score=proposal.score if proposal else None,
                                      reasons=tuple(proposal.reasons) if proposal else ())
     except settlement.SettlementProblem as problem:
-        flash(problem.user_message, "error")
+        flash(i18n.in_words(problem.user_message), category="error")
         return
     if accepted.state is SettlementState.WAITING:
-        flash("Matched. It is settled in Zoho Books once the document is ready to publish "
-              "(fill in what it lacks, like its category).", "success")
+        flash(_("Matched. It is settled in Zoho Books once the document is ready to publish "
+                "(fill in what it lacks, like its category)."), category="success")
     else:
-        flash("Matched. Bookbridge is settling it in Zoho Books now.", "success")
+        flash(_("Matched. Bookbridge is settling it in Zoho Books now."), category="success")
 
 
 def _proposal_of(line, chosen):
@@ -319,15 +329,15 @@ def _back_to(found: Settlement):
 @login_required
 def settlement_undo(settlement_id):
     return _ask(settlement.undo, settlement_id,
-                "Undoing the match: Zoho Books is put back as it was, then the line and its "
-                "documents return to their lists.")
+                _("Undoing the match: Zoho Books is put back as it was, then the line and its "
+                  "documents return to their lists."))
 
 
 @bp.post("/settlements/<int:settlement_id>/retry")
 @login_required
 def settlement_retry(settlement_id):
     return _ask(settlement.retry, settlement_id,
-                "Trying again: Bookbridge first checks what Zoho Books already has.")
+                _("Trying again: Bookbridge first checks what Zoho Books already has."))
 
 
 def _ask(action, settlement_id: int, done: str):
@@ -336,9 +346,9 @@ def _ask(action, settlement_id: int, done: str):
     try:
         action(found, current_user)
     except settlement.SettlementProblem as problem:
-        flash(problem.user_message, "error")
+        flash(i18n.in_words(problem.user_message), category="error")
     else:
-        flash(done, "success")
+        flash(done, category="success")
     return _back_to(found)
 
 
@@ -347,9 +357,10 @@ def _ask(action, settlement_id: int, done: str):
 def settlement_alias(settlement_id):
     """Yes or no to "add this bank label as a name of the supplier?"."""
     found = _settlement_or_404(settlement_id)
+    # "Yes" is the button named accept, "No" the one named decline.
     message = match_lists.answer_alias_offer(found, current_user,
-                                             accept=request.form.get("answer") == "yes")
-    flash(message, "success")
+                                             accept="accept" in request.form)
+    flash(message, category="success")
     return _back_to(found)
 
 
@@ -370,11 +381,11 @@ def settings_update():
     threshold = whole_number(form.get("auto_accept_score", ""), 50, 100)
     auto = form.get("auto_accept") == "yes"
     if before_days is None or after_days is None:
-        flash("The date window is a number of days from 0 to 60, before and after the "
-              "document's date; nothing was saved.", "error")
+        flash(_("The date window is a number of days from 0 to 60, before and after the "
+                "document's date; nothing was saved."), category="error")
     elif auto and threshold is None:
-        flash("The auto-accept score is a whole number from 50 to 100; nothing was saved.",
-              "error")
+        flash(_("The auto-accept score is a whole number from 50 to 100; nothing was saved."),
+              category="error")
     else:
         _save_settings(before_days, after_days, threshold if auto else None)
     return see_other("settings.settings_show", _anchor="matching")
@@ -385,7 +396,7 @@ def _save_settings(days_before: int, days_after: int, auto_accept_score: int | N
         current_user, days_before=days_before, days_after=days_after,
         auto_accept_score=auto_accept_score)
     if not changed:
-        flash("Nothing to save: the match settings were unchanged.", "success")
+        flash(_("Nothing to save: the match settings were unchanged."), category="success")
     else:
-        flash("Match settings saved. Proposals follow them from the next bank sync.",
-              "success")
+        flash(_("Match settings saved. Proposals follow them from the next bank sync."),
+              category="success")

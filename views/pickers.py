@@ -8,6 +8,8 @@ box fetches `GET /pickers/<kind>?q=…` as the person types.
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, get_template_attribute, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from peewee import Case
 
@@ -22,19 +24,20 @@ LIMIT = 20
 @dataclass(frozen=True)
 class Kind:
     model: type
-    noun: str  # "No matching <noun>"
+    nothing: str  # what the list says when nothing matches
     searched: tuple = ()  # columns matched besides the name
     only: dict | None = None  # column -> value every match must have
 
 
 KINDS = {
-    "contacts": Kind(ZohoContact, "contact",
+    "contacts": Kind(ZohoContact, _l("No matching contact"),
                      ("company_name", "email", "vat_number")),
-    "vendors": Kind(ZohoContact, "supplier", ("company_name", "email", "vat_number"),
-                    {"contact_type": "vendor"}),
-    "accounts": Kind(ZohoAccount, "account", ("code",)),
-    "taxes": Kind(ZohoTax, "tax"),
-    "bank-accounts": Kind(ZohoBankAccount, "bank account", ("account_number",)),
+    "vendors": Kind(ZohoContact, _l("No matching supplier"),
+                    ("company_name", "email", "vat_number"), {"contact_type": "vendor"}),
+    "accounts": Kind(ZohoAccount, _l("No matching account"), ("code",)),
+    "taxes": Kind(ZohoTax, _l("No matching tax")),
+    "bank-accounts": Kind(ZohoBankAccount, _l("No matching bank account"),
+                          ("account_number",)),
 }
 
 
@@ -47,7 +50,9 @@ def label(row) -> str:
 def detail(row) -> str:
     """The small print beside a match that tells two of the same name apart."""
     if isinstance(row, ZohoContact):
-        return " · ".join(part for part in (row.contact_type, row.email) if part)
+        kind = {"vendor": _("supplier"), "customer": _("customer")}.get(row.contact_type,
+                                                                      row.contact_type)
+        return " · ".join(part for part in (kind, row.email) if part)
     if isinstance(row, ZohoBankAccount):
         return row.account_number
     return ""
@@ -90,4 +95,4 @@ def picker_options(kind_name):
     # The page's listbox id, so option ids are unique on the page and the swap lands there.
     list_id = request.args.get("list", "picker")[:60]
     listbox = get_template_attribute("_picker.html", "listbox")
-    return listbox(list_id, matches(kind, text), kind.noun, label, detail)
+    return listbox(list_id, matches(kind, text), kind.nothing, label, detail)

@@ -3,11 +3,14 @@
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
 from models import CategorisationRule, ZohoAccount, ZohoConnection, ZohoTax
-from services import bank_rules
+from services import bank_rules, i18n
+from services.i18n import stored_message
 from views.helpers import see_other
 
 bp = Blueprint("rules", __name__, url_prefix="/bank/rules")
@@ -27,8 +30,15 @@ def _choices() -> dict:
     }
 
 
+# Spaces a person (or a French locale: 1 500,50) puts between thousands.
+THOUSANDS_SPACES = str.maketrans("", "", " \u00a0\u202f")
+
+
 def _cents(value: str) -> int | None:
-    value = (value or "").strip().replace(",", ".")
+    """An amount as typed: "1500.50", "1 500,50" (French) or "1500,5"; None when empty."""
+    value = (value or "").strip()
+    typed = value
+    value = value.translate(THOUSANDS_SPACES).replace(",", ".")
     if not value:
         return None
     try:
@@ -36,7 +46,7 @@ def _cents(value: str) -> int | None:
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite() or abs(amount) >= 10**12:
-        raise bank_rules.RuleError(f"'{value}' is not an amount.")
+        raise bank_rules.RuleError(stored_message("“%(value)s” is not an amount.", value=typed))
     return int((amount * 100).to_integral_value())
 
 
@@ -72,7 +82,12 @@ def rule_list():
     names = _account_names({rule.zoho_account_id for rule in rules})
     return render_template("rules/index.html", rules=rules, previews=previews,
                            account_names=names, tax_names=_tax_names(rules), rule=None,
-                           pattern_problem=bank_rules.pattern_problem, **_choices())
+                           pattern_problem=_pattern_problem, **_choices())
+
+
+def _pattern_problem(pattern: str) -> str:
+    """Why a saved pattern never matches, in the reader's language ("" when it runs)."""
+    return i18n.in_words(bank_rules.pattern_problem(pattern))
 
 
 def _account_names(zoho_ids: set[str]) -> dict:
@@ -116,13 +131,17 @@ def _save(rule):
     try:
         saved = bank_rules.save(current_user, _fields_from(request.form), rule)
     except bank_rules.RuleError as error:
-        flash(f"The rule was not saved: {error}", "error")
+        flash(_("The rule was not saved: %(reason)s", reason=i18n.in_words(str(error))), "error")
         if rule:
             return see_other("rules.rule_edit", rule_id=rule.id)
         return see_other("rules.rule_list")
     matching, looked_at = bank_rules.preview(saved)
-    flash(f"Rule '{saved.name}' saved (version {saved.version}). It matches {matching} of the "
-          f"last {looked_at} transactions; it applies from the next sync.", "success")
+    flash(ngettext("Rule “%(name)s” saved (version %(version)s). It matches %(matching)s of the "
+                   "last transaction; it applies from the next sync.",
+                   "Rule “%(name)s” saved (version %(version)s). It matches %(matching)s of the "
+                   "last %(num)s transactions; it applies from the next sync.", looked_at,
+                   name=saved.name, version=saved.version, matching=i18n.number(matching)),
+          "success")
     return see_other("rules.rule_list")
 
 
@@ -133,7 +152,7 @@ def rule_preview():
     try:
         lines, matching, looked_at = bank_rules.preview_lines(_fields_from(request.form))
     except bank_rules.RuleError as error:
-        return render_template("rules/_preview.html", problem=str(error))
+        return render_template("rules/_preview.html", problem=i18n.in_words(str(error)))
     return render_template("rules/_preview.html", lines=lines, matching=matching,
                            looked_at=looked_at)
 
@@ -151,5 +170,5 @@ def rule_move(rule_id):
 def rule_delete(rule_id):
     rule = get_object_or_404(CategorisationRule, CategorisationRule.id == rule_id)
     bank_rules.delete(current_user, rule)
-    flash(f"Rule '{rule.name}' deleted.", "success")
+    flash(_("Rule “%(name)s” deleted.", name=rule.name), "success")
     return see_other("rules.rule_list")

@@ -2,6 +2,8 @@
 e-mail alerts reach the admins (admins)."""
 
 from flask import Blueprint, current_app, render_template, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
@@ -9,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from extensions import htmx
 from models import ConnectionSettings, ZohoConnection, ZohoTax
-from services import alerts, mail
+from services import alerts, i18n, mail
 from services import settings as settings_service
 from views.helpers import admin_required, see_other
 
@@ -36,10 +38,10 @@ def settings_notice(form_name: str) -> dict | None:
 
 class SettingsForm(FlaskForm):
     warn_new_supplier = BooleanField(
-        "Warn me when a new supplier will be created in Zoho Books")
-    default_cost_tax_id = SelectField("Default tax for costs", validate_choice=True)
-    default_sales_tax_id = SelectField("Default tax for sales", validate_choice=True)
-    auto_publish = BooleanField("Publish documents automatically")
+        _l("Warn me when a new supplier will be created in Zoho Books"))
+    default_cost_tax_id = SelectField(_l("Default tax for costs"), validate_choice=True)
+    default_sales_tax_id = SelectField(_l("Default tax for sales"), validate_choice=True)
+    auto_publish = BooleanField(_l("Publish documents automatically"))
 
     @classmethod
     def for_settings(cls, settings: ConnectionSettings, organization_id: str, **kwargs):
@@ -50,7 +52,7 @@ class SettingsForm(FlaskForm):
             auto_publish=settings.auto_publish,
             **kwargs,
         )
-        choices = [SelectChoice(NO_TAX, "No tax")] + [
+        choices = [SelectChoice(NO_TAX, _("No tax"))] + [
             SelectChoice(tax.zoho_id, _tax_label(tax)) for tax in ZohoTax.usable(organization_id)
         ]
         form.default_cost_tax_id.choices = choices
@@ -61,14 +63,14 @@ class SettingsForm(FlaskForm):
 def _first_error(form) -> str:
     for field in form:
         if field.errors:
-            return f"{field.label.text}: {field.errors[0]}"
-    return "check the form."
+            return _("%(field)s: %(error)s", field=field.label.text, error=field.errors[0])
+    return _("check the form.")
 
 
 def _tax_label(tax: ZohoTax) -> str:
     if tax.percentage is None or "%" in tax.name:
         return tax.name
-    return f"{tax.name} ({tax.percentage.normalize():f} %)"
+    return _("%(tax)s (%(rate)s %%)", tax=tax.name, rate=i18n.number(tax.percentage.normalize()))
 
 
 @bp.get("/")
@@ -90,7 +92,8 @@ def settings_update():
     if not form.validate():
         if htmx:
             return render_template("settings/_form.html", settings_form=form), 422
-        leave_notice("settings", "The settings were not saved: " + _first_error(form), "error")
+        leave_notice("settings", _("The settings were not saved: %(problem)s",
+                                   problem=_first_error(form)), "error")
         return see_other("connections.index", _anchor="settings")
     changed = settings_service.update(
         current_user,
@@ -100,7 +103,8 @@ def settings_update():
         auto_publish=form.auto_publish.data,
     )
     current_app.logger.info("connection settings saved (%d changed)", len(changed))
-    message = "Settings saved." if changed else "Nothing to save: the settings were unchanged."
+    message = (_("Settings saved.") if changed
+               else _("Nothing to save: the settings were unchanged."))
     leave_notice("settings", message)
     return see_other("connections.index", _anchor="settings")
 
@@ -137,13 +141,13 @@ def _alerts_context() -> dict:
 def alerts_update():
     form = AlertsForm()
     if not form.validate():
-        leave_notice("alerts", "The alert choices were not saved: reload the page and try "
-                     "again.", "error")
+        leave_notice("alerts", _("The alert choices were not saved: reload the page and try "
+                               "again."), "error")
         return see_other("settings.settings_show", _anchor="alerts")
     changed = alerts.update_choices(current_user, **{kind: form[kind].data
                                                     for kind in alerts.KINDS})
-    leave_notice("alerts", "E-mail alerts saved." if changed
-                 else "Nothing to save: the alert choices were unchanged.")
+    leave_notice("alerts", _("E-mail alerts saved.") if changed
+                 else _("Nothing to save: the alert choices were unchanged."))
     return see_other("settings.settings_show", _anchor="alerts")
 
 
@@ -151,14 +155,15 @@ def alerts_update():
 @admin_required
 def alerts_test():
     if not TestMailForm().validate():
-        leave_notice("alerts", "No test e-mail was sent: reload the page and try again.",
+        leave_notice("alerts", _("No test e-mail was sent: reload the page and try again."),
                      "error")
         return see_other("settings.settings_show", _anchor="alerts")
     try:
         sent_to = alerts.send_test(current_app.config)
     except mail.MailError as error:
         current_app.logger.warning("test mail not sent: %s", error.reason)
-        leave_notice("alerts", f"The test e-mail was not sent. {error.reason}", "error")
+        leave_notice("alerts", _("The test e-mail was not sent. %(reason)s",
+                                 reason=i18n.in_words(error.reason)), "error")
     else:
-        leave_notice("alerts", f"Sent to {', '.join(sent_to)}.")
+        leave_notice("alerts", _("Sent to %(recipients)s.", recipients=", ".join(sent_to)))
     return see_other("settings.settings_show", _anchor="alerts")

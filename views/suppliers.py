@@ -1,6 +1,8 @@
 """Supplier rules (any signed-in user: bookkeepers manage them), and making one from a document."""
 
 from flask import Blueprint, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
@@ -62,8 +64,8 @@ def _days(value: str) -> int | None:
         return None
     days = whole_number(value, 0, 365)
     if days is None:
-        raise supplier_rules.SupplierRuleError("Payment terms are a number of days from 0 "
-                                               "to 365.")
+        raise supplier_rules.SupplierRuleError(_("Payment terms are a number of days from 0 "
+                                                 "to 365."))
     return days
 
 
@@ -89,26 +91,34 @@ def _fields_from(form) -> dict:
 
 
 def describe(rule: SupplierRule, names: dict | None = None) -> str:
-    """What the rule does to a document, in one sentence."""
+    """What the rule does to a document, in one sentence in the reader's language: each
+    setting is a whole phrase, listed after the supplier's name."""
     names = _names([rule]) if names is None else names
     parts = []
     if rule.account_id:
-        parts.append(f"category {names.get(rule.account_id, rule.account_id)}")
+        parts.append(_("category %(name)s", name=names.get(rule.account_id, rule.account_id)))
     if rule.tax_id:
-        parts.append(f"tax {names.get(rule.tax_id, rule.tax_id)}")
+        parts.append(_("tax %(name)s", name=names.get(rule.tax_id, rule.tax_id)))
     if rule.contact_id:
-        parts.append(f"Zoho contact {names.get(rule.contact_id, rule.contact_id)}")
+        parts.append(_("Zoho contact %(name)s",
+                       name=names.get(rule.contact_id, rule.contact_id)))
     if rule.payment == "expense":
-        paid_from = names.get(rule.paid_through_account_id, "an account to choose")
-        parts.append(f"an expense already paid from {paid_from}")
+        if rule.paid_through_account_id in names:
+            parts.append(_("an expense already paid from %(account)s",
+                           account=names[rule.paid_through_account_id]))
+        else:
+            parts.append(_("an expense already paid from an account to choose"))
     else:
-        parts.append("a bill to pay")
+        parts.append(_("a bill to pay"))
     if rule.payment_terms_days is not None:
-        parts.append(f"due {rule.payment_terms_days} days after its date")
-    text = f"documents from {rule.name} get " + ", ".join(parts)
+        parts.append(ngettext("due %(num)s day after its date", "due %(num)s days after its date",
+                              rule.payment_terms_days))
+    settings = ", ".join(parts)
     if rule.auto_publish:
-        text += "; they are published automatically once read"
-    return text
+        return _("documents from %(supplier)s get %(settings)s; they are published "
+                 "automatically once read", supplier=rule.name, settings=settings)
+    return _("documents from %(supplier)s get %(settings)s", supplier=rule.name,
+             settings=settings)
 
 
 @bp.get("/")
@@ -168,12 +178,13 @@ def _save(rule):
     try:
         saved = supplier_rules.save(current_user, _fields_from(request.form), rule)
     except supplier_rules.SupplierRuleError as error:
-        flash(f"The supplier rule was not saved: {error}", "error")
+        flash(_("The supplier rule was not saved: %(reason)s", reason=str(error)), category="error")
         if rule:
             return see_other("suppliers.supplier_edit", rule_id=rule.id)
         return see_other("suppliers.supplier_list")
-    flash(f"Supplier rule '{saved.name}' saved (version {saved.version}): "
-          f"{describe(saved)}. {_updated(saved.reapplied)}", "success")
+    flash(_("Supplier rule '%(name)s' saved (version %(version)s): %(rule)s. %(updated)s",
+            name=saved.name, version=saved.version, rule=describe(saved),
+            updated=_updated(saved.reapplied)), category="success")
     return see_other("suppliers.supplier_list")
 
 
@@ -182,7 +193,8 @@ def _save(rule):
 def supplier_delete(rule_id):
     rule = get_object_or_404(SupplierRule, SupplierRule.id == rule_id)
     changed = supplier_rules.delete(current_user, rule)
-    flash(f"Supplier rule '{rule.name}' deleted. {_updated(changed)}", "success")
+    flash(_("Supplier rule '%(name)s' deleted. %(updated)s", name=rule.name,
+            updated=_updated(changed)), category="success")
     return see_other("suppliers.supplier_list")
 
 
@@ -194,16 +206,22 @@ def supplier_from_document(document_id):
     try:
         rule = supplier_rules.from_document(document, current_user)
     except supplier_rules.SupplierRuleError as error:
-        flash(f"The supplier rule was not saved: {error}", "error")
+        flash(_("The supplier rule was not saved: %(reason)s", reason=str(error)), category="error")
+        return see_other("documents.document_show", document_id=document.id)
+    if rule.version == 1:
+        flash(_("Supplier rule '%(name)s' created: from now on, %(rule)s. %(updated)s",
+                name=rule.name, rule=describe(rule), updated=_updated(rule.reapplied)),
+              category="success")
     else:
-        done = "created" if rule.version == 1 else "updated"
-        flash(f"Supplier rule '{rule.name}' {done}: from now on, {describe(rule)}. "
-              f"{_updated(rule.reapplied)}", "success")
+        flash(_("Supplier rule '%(name)s' updated: from now on, %(rule)s. %(updated)s",
+                name=rule.name, rule=describe(rule), updated=_updated(rule.reapplied)),
+              category="success")
     return see_other("documents.document_show", document_id=document.id)
 
 
 def _updated(count: int) -> str:
     if not count:
-        return "No unpublished document needed changing."
-    return (f"{count} unpublished document{'s' if count != 1 else ''} updated (what a "
-            "person chose is kept).")
+        return _("No unpublished document needed changing.")
+    return ngettext("%(num)s unpublished document updated (what a person chose is kept).",
+                    "%(num)s unpublished documents updated (what a person chose is kept).",
+                    count)

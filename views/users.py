@@ -1,6 +1,8 @@
 """Users and roles (admins only)."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from playhouse.flask_utils import get_object_or_404
@@ -14,30 +16,37 @@ from views.helpers import admin_required, see_other
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
-ROLE_CHOICES = [(role.value, role.label) for role in Role]
-ROLE_SELECT = [SelectChoice(value, label) for value, label in ROLE_CHOICES]
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """(value, name) of each role, named in the reader's language."""
+    return [(role.value, role.label) for role in Role]
 
 
 class UserForm(FlaskForm):
-    email = EmailField("E-mail", validators=[
-        DataRequired(message="Fill in the e-mail."),
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(message=_l("Fill in the e-mail.")),
         Length(max=accounts.MAX_EMAIL_LENGTH,
-               message=f"An e-mail address has at most {accounts.MAX_EMAIL_LENGTH} "
-                       "characters.")])
-    name = StringField("Name", validators=[
+               message=_l("An e-mail address has at most %(num)s characters.",
+                          num=accounts.MAX_EMAIL_LENGTH))])
+    name = StringField(_l("Name"), validators=[
         Length(max=accounts.MAX_NAME_LENGTH,
-               message=f"Keep the name to {accounts.MAX_NAME_LENGTH} characters.")])
-    role = SelectField("Role", choices=ROLE_SELECT, default=Role.BOOKKEEPER.value)
-    password = PasswordField("Initial password", validators=[
-        DataRequired(message="Fill in an initial password."),
+               message=_l("Keep the name to %(num)s characters.",
+                          num=accounts.MAX_NAME_LENGTH))])
+    # The roles are named when the form is made, in the reader's language.
+    role = SelectField(_l("Role"), choices=lambda: [SelectChoice(value, label)
+                                                    for value, label in role_choices()],
+                       default=Role.BOOKKEEPER.value)
+    password = PasswordField(_l("Initial password"), validators=[
+        DataRequired(message=_l("Fill in an initial password.")),
         Length(max=accounts.MAX_PASSWORD_LENGTH,
-               message=f"Use a password of at most {accounts.MAX_PASSWORD_LENGTH} "
-                       "characters.")])
+               message=_l("Use a password of at most %(num)s characters.",
+                          num=accounts.MAX_PASSWORD_LENGTH))])
 
 
 def _users_page(form, status=200, **extra):
     return render_template("users/index.html", users=User.select().order_by(User.email),
-                           form=form, action_form=FlaskForm(), roles=ROLE_CHOICES,
+                           form=form, action_form=FlaskForm(), roles=role_choices(),
                            **extra), status
 
 
@@ -53,15 +62,16 @@ def user_create():
     form = UserForm()
     if not form.validate():
         for errors in form.errors.values():
-            flash(errors[0], "error")
+            flash(errors[0], category="error")
         return _users_page(form, 422)
     try:
         user = accounts.create_user(form.email.data, form.password.data, Role(form.role.data),
                                     name=form.name.data or "", by=current_user)
     except accounts.AccountError as error:
-        flash(str(error), "error")
+        flash(str(error), category="error")
         return _users_page(form, 422)
-    flash(f"{user.email} can now sign in as {user.role.label.lower()}.", "success")
+    flash(_("%(email)s can now sign in as %(role)s.", email=user.email,
+            role=user.role.label.lower()), category="success")
     return see_other("users.user_list")
 
 
@@ -76,8 +86,8 @@ def user_update(user_id):
     new_role, new_active = Role(role), active == "yes"
     losing_admin = user.is_admin and user.active and (new_role is not Role.ADMIN or not new_active)
     if losing_admin and accounts.admin_count() <= 1:
-        flash("Bookbridge needs at least one active admin; make someone else admin first.",
-              "error")
+        flash(_("Bookbridge needs at least one active admin; make someone else admin first."),
+              category="error")
         return redirect(url_for("users.user_list"), code=303)
     before = {"role": user.role.value, "active": user.active}
     user.role, user.active = new_role, new_active
@@ -88,7 +98,7 @@ def user_update(user_id):
     if before != after:
         audit.record("user.update", user=current_user, subject=user.email,
                      before=before, after=after, link=user)
-        flash(f"{user.email} updated.", "success")
+        flash(_("%(email)s updated.", email=user.email), category="success")
     return see_other("users.user_list")
 
 
@@ -98,7 +108,8 @@ def user_reset(user_id):
     """Make a one-time password-reset link and show it, once, to the admin."""
     user = get_object_or_404(User, User.id == user_id)
     if not user.active:
-        flash(f"{user.email} is deactivated; make the account active first.", "error")
+        flash(_("%(email)s is deactivated; make the account active first.", email=user.email),
+              category="error")
         return see_other("users.user_list")
     token = accounts.issue_reset(user, by=current_user)
     link = url_for("auth.password_reset", token=token, _external=True)

@@ -7,6 +7,8 @@ that tells the uploader what was wrong.
 import logging
 import re
 
+from services.i18n import stored_message
+
 from . import einvoice, ocr, pdf, text
 from .einvoice import EInvoiceError
 from .ocr import OcrError
@@ -22,8 +24,8 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 50 * 1024 * 1024
 MIN_TEXT_LETTERS = 20  # fewer letters than this: a scan with a stray stamp, not a text PDF
-DESCRIPTIONS = {PDF: "a PDF", JPEG: "a JPEG image", PNG: "a PNG image",
-                XML: "an e-invoice XML file"}
+DESCRIPTIONS = {PDF: stored_message("a PDF"), JPEG: stored_message("a JPEG image"),
+                PNG: stored_message("a PNG image"), XML: stored_message("an e-invoice XML file")}
 EQUIVALENT = {"text/xml": XML, "image/jpg": JPEG, "image/pjpeg": JPEG,
               "application/x-pdf": PDF}
 STANDARDS = {"zugferd-invoice.xml": "ZUGFeRD", "xrechnung.xml": "XRechnung"}
@@ -35,16 +37,17 @@ def extract(content: bytes, media_type: str, filename: str = "") -> Extraction:
         return _extract(content or b"", media_type or "", filename or "")
     except Exception:  # a reader bug must not lose the upload: it goes to manual entry
         log.exception("extraction failed for %r", filename)
-        return failed("Something went wrong while reading this file; please enter its "
-                      "details by hand.")
+        return failed(stored_message("Something went wrong while reading this file; please "
+                                     "enter its details by hand."))
 
 
 def _extract(content: bytes, media_type: str, filename: str) -> Extraction:
     if not content:
-        return failed("This file is empty; upload it again.")
+        return failed(stored_message("This file is empty; upload it again."))
     if len(content) > MAX_BYTES:
-        return failed(f"This file is too large to read ({len(content) // 2**20} MB; the limit "
-                      f"is {MAX_BYTES // 2**20} MB).")
+        return failed(stored_message(
+            "This file is too large to read (%(size)s MB; the limit is %(limit)s MB).",
+            size=len(content) // 2**20, limit=MAX_BYTES // 2**20))
     actual = sniff(content)
     if actual is None:
         return failed(_unknown(content, media_type, filename))
@@ -52,8 +55,9 @@ def _extract(content: bytes, media_type: str, filename: str) -> Extraction:
     declared = media_type.split(";")[0].strip().lower()
     declared = EQUIVALENT.get(declared, declared)
     if declared not in ("", actual, "application/octet-stream"):
-        notes.append(f"This file was sent as {declared} but is {DESCRIPTIONS[actual]}; it was "
-                     "read as such.")
+        notes.append(stored_message("This file was sent as %(declared)s but is %(actual)s; it "
+                                    "was read as such.", declared=declared,
+                                    actual=DESCRIPTIONS[actual]))
     if actual == PDF:
         result = _from_pdf(content)
     elif actual == XML:
@@ -70,12 +74,13 @@ def _unknown(content: bytes, media_type: str, filename: str) -> str:
     """Why a file of no known type was refused, in the uploader's terms."""
     claimed_pdf = "pdf" in media_type.lower() or filename.lower().endswith(".pdf")
     if claimed_pdf:
-        return "This file is named or sent as a PDF but is not one, so it could not be read."
+        return stored_message("This file is named or sent as a PDF but is not one, so it could "
+                              "not be read.")
     if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return ("This XML file is not a UBL or CII (Factur-X) invoice, so it could not be "
-                "read.")
-    return ("This file is not a PDF, a JPEG or PNG image, or an e-invoice XML, so it could "
-            "not be read.")
+        return stored_message("This XML file is not a UBL or CII (Factur-X) invoice, so it "
+                              "could not be read.")
+    return stored_message("This file is not a PDF, a JPEG or PNG image, or an e-invoice XML, "
+                          "so it could not be read.")
 
 
 def _from_xml(content: bytes) -> Extraction:
@@ -96,8 +101,9 @@ def _from_pdf(content: bytes) -> Extraction:
         try:
             result = einvoice.parse(contents.xml)
         except EInvoiceError as error:
-            warnings.append(f"The embedded e-invoice {contents.xml_name} could not be used "
-                            f"({error}); the visible page was read instead.")
+            warnings.append(stored_message(
+                "The embedded e-invoice %(name)s could not be used (%(reason)s); the visible "
+                "page was read instead.", name=contents.xml_name, reason=str(error)))
         else:
             if has_text:
                 result.text = contents.text
@@ -118,8 +124,9 @@ def _compare_visible(page_text: str, result: Extraction, xml_name: str) -> list[
     amount, written = visible
     standard = STANDARDS.get(xml_name.lower(), "Factur-X")
     french = bool(re.search(r",\d{2}$", written))
-    return [f"The PDF's visible total ({written}) differs from its embedded {standard} XML "
-            f"({format_amount(embedded, french)})"]
+    return [stored_message("The PDF's visible total (%(written)s) differs from its embedded "
+                           "%(standard)s XML (%(embedded)s)", written=written, standard=standard,
+                           embedded=format_amount(embedded, french))]
 
 
 def _ocr_pdf(content: bytes) -> Extraction:
@@ -132,7 +139,7 @@ def _ocr_pdf(content: bytes) -> Extraction:
     except (PdfError, OcrError) as error:
         return failed(str(error))
     if not pages:
-        return failed("This PDF has no text and no scanned image to read.")
+        return failed(stored_message("This PDF has no text and no scanned image to read."))
     result = text.parse("\n".join(pages), "ocr")
     result.warnings = notes + result.warnings
     return result

@@ -7,6 +7,8 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from services.i18n import stored_message
+
 from .result import Extraction, Field, Line
 
 # An invoice's XML is a few hundred kilobytes at most; anything far bigger is not one of ours.
@@ -44,15 +46,16 @@ class EInvoiceError(ValueError):
 def parse_xml(content: bytes) -> Element:
     """The root element of untrusted XML, refusing DTDs, entities and oversized input."""
     if len(content) > MAX_XML_BYTES:
-        raise EInvoiceError("The e-invoice XML is too large to be a real invoice.")
+        raise EInvoiceError(stored_message("The e-invoice XML is too large to be a real invoice."))
     try:
         # Stray blank lines before the XML declaration are common and harmless.
         return SafeET.fromstring(content.lstrip(b" \t\r\n"), forbid_dtd=True)
     except DefusedXmlException as error:
-        raise EInvoiceError("The e-invoice XML uses DTDs or entities, which are refused "
-                            "for safety.") from error
+        raise EInvoiceError(stored_message("The e-invoice XML uses DTDs or entities, which are "
+                                           "refused for safety.")) from error
     except SafeET.ParseError as error:
-        raise EInvoiceError(f"The e-invoice XML is malformed ({error}).") from error
+        raise EInvoiceError(stored_message("The e-invoice XML is malformed (%(detail)s).",
+                                           detail=str(error))) from error
 
 
 def flavour(root: Element) -> str | None:
@@ -65,7 +68,7 @@ def parse(content: bytes) -> Extraction:
     root = parse_xml(content)
     kind = flavour(root)
     if kind is None:
-        raise EInvoiceError("This XML is not a UBL or CII (Factur-X) invoice.")
+        raise EInvoiceError(stored_message("This XML is not a UBL or CII (Factur-X) invoice."))
     if kind == "ubl":
         result = _ubl(root)
     else:
@@ -90,9 +93,11 @@ def _decimal(text: str | None) -> Decimal | None:
     try:
         value = Decimal(text) if text else None
     except InvalidOperation as error:
-        raise EInvoiceError(f"The e-invoice XML has an invalid amount: {text!r}.") from error
+        raise EInvoiceError(stored_message("The e-invoice XML has an invalid amount: %(text)s.",
+                                           text=repr(text))) from error
     if value is not None and (not value.is_finite() or abs(value) >= 10**11):
-        raise EInvoiceError(f"The e-invoice XML has an invalid amount: {text!r}.")
+        raise EInvoiceError(stored_message("The e-invoice XML has an invalid amount: %(text)s.",
+                                           text=repr(text)))
     return value
 
 
@@ -103,7 +108,8 @@ def _date(text: str | None) -> datetime.date | None:
     try:
         return datetime.datetime.strptime(digits, "%Y%m%d").date()
     except ValueError as error:
-        raise EInvoiceError(f"The e-invoice XML has an invalid date: {text!r}.") from error
+        raise EInvoiceError(stored_message("The e-invoice XML has an invalid date: %(text)s.",
+                                           text=repr(text))) from error
 
 
 def _fields(values: dict) -> dict[str, Field]:

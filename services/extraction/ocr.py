@@ -14,6 +14,8 @@ import subprocess
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from services.i18n import stored_message
+
 MAX_PIXELS = 40_000_000  # an A4 page at 600 dpi is 35 megapixels
 DRAFT_ABOVE_PIXELS = 12_000_000  # larger JPEGs are decoded at half size (still >= 300 dpi)
 MIN_WIDTH = 1000  # when no text line can be measured, enlarge narrower images to this
@@ -65,8 +67,9 @@ def open_image(content: bytes) -> Image.Image:
         # The header gives the size before any pixel is decoded; our cap is well below
         # Pillow's own bomb limit (and checked here, not via its process-wide warnings).
         if image.width * image.height > MAX_PIXELS:
-            raise OcrError(f"This image is too large to read ({image.width}×{image.height} "
-                           "pixels); scan it at a lower resolution.")
+            raise OcrError(stored_message(
+                "This image is too large to read (%(width)s×%(height)s pixels); scan it at a "
+                "lower resolution.", width=image.width, height=image.height))
         if image.format == "JPEG" and image.width * image.height > DRAFT_ABOVE_PIXELS:
             # A 600 dpi scan: let the JPEG decoder halve it (or more) while decoding, far
             # cheaper than decoding 35 megapixels and shrinking them afterwards.
@@ -75,8 +78,8 @@ def open_image(content: bytes) -> Image.Image:
         return image
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
             SyntaxError) as error:
-        raise OcrError("This image is damaged or not a JPEG or PNG and could not be "
-                       "read.") from error
+        raise OcrError(stored_message("This image is damaged or not a JPEG or PNG and could "
+                                      "not be read.")) from error
 
 
 def prepare(image: Image.Image) -> Image.Image:
@@ -86,7 +89,8 @@ def prepare(image: Image.Image) -> Image.Image:
     the preparation costs a fraction of the OCR itself.
     """
     if image.width * image.height > MAX_PIXELS:
-        raise OcrError("This image is too large to read; scan it at a lower resolution.")
+        raise OcrError(stored_message(
+            "This image is too large to read; scan it at a lower resolution."))
     image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
     if image.mode in ("RGBA", "LA", "P"):
         image = image.convert("RGBA")
@@ -219,8 +223,8 @@ def read_text(image: Image.Image) -> str:
     plausible nonsense, so it is not caught this way.)
     """
     if tesseract() is None:
-        raise OcrError("Text recognition (OCR) is not installed on this server, so scans "
-                       "and photos cannot be read yet.")
+        raise OcrError(stored_message("Text recognition (OCR) is not installed on this server, "
+                                      "so scans and photos cannot be read yet."))
     page = prepare(image)
     found = _run_tesseract(page, ["-l", languages(), "--psm", PAGE_SEGMENTATION])
     if word_share(found) >= GIBBERISH_BELOW:
@@ -269,9 +273,10 @@ def _run_tesseract(page: Image.Image, options: list[str]) -> str:
         done = subprocess.run(command, input=buffer.getvalue(), capture_output=True,
                               timeout=TIMEOUT_SECONDS, env=env, check=False)
     except subprocess.TimeoutExpired as error:
-        raise OcrError("Reading this scan took too long; try a smaller or clearer "
-                       "image.") from error
+        raise OcrError(stored_message("Reading this scan took too long; try a smaller or "
+                                      "clearer image.")) from error
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-        raise OcrError(f"Text recognition (OCR) failed on this image ({' '.join(detail)}).")
+        raise OcrError(stored_message("Text recognition (OCR) failed on this image (%(detail)s).",
+                                      detail=" ".join(detail)))
     return done.stdout.decode("utf-8", "replace")

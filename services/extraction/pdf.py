@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from PIL import Image
 from pypdf import PdfReader, apply_configuration
 
+from services.i18n import stored_message, stored_plural_message
+
 from .einvoice import MAX_XML_BYTES, ROOTS
 from .sniff import xml_root
 
@@ -59,8 +61,8 @@ def read(content: bytes) -> PdfContents:
         raise
     except Exception as error:  # pypdf raises many kinds on malformed files
         log.info("unreadable PDF: %r", error)
-        raise PdfError("This PDF is damaged and could not be read; upload it again or try "
-                       "a scan.") from error
+        raise PdfError(stored_message("This PDF is damaged and could not be read; upload it "
+                                      "again or try a scan.")) from error
 
 
 def max_ocr_pages() -> int:
@@ -82,8 +84,10 @@ def page_images(content: bytes, notes: list[str], limit: int | None = None):
         with apply_configuration(**LIMITS):
             reader = _open(content)
             if len(reader.pages) > limit:
-                notes.append(f"Only the first {limit} of this scan's {len(reader.pages)} "
-                             "pages were read.")
+                notes.append(stored_plural_message(
+                    "Only the first %(num)s of this scan's %(pages)s pages were read.",
+                    "Only the first %(num)s of this scan's %(pages)s pages were read.", limit,
+                    pages=len(reader.pages)))
             for page in reader.pages[:limit]:
                 largest = _largest_image(page)
                 if largest is not None:
@@ -92,16 +96,16 @@ def page_images(content: bytes, notes: list[str], limit: int | None = None):
         raise
     except Exception as error:
         log.info("unreadable PDF images: %r", error)
-        raise PdfError("The images in this PDF are damaged and could not be read; upload it "
-                       "again or try a scan.") from error
+        raise PdfError(stored_message("The images in this PDF are damaged and could not be "
+                                      "read; upload it again or try a scan.")) from error
 
 
 def _open(content: bytes) -> PdfReader:
     reader = PdfReader(io.BytesIO(content))
     if reader.is_encrypted and not reader.decrypt(""):
         # Many PDFs are "encrypted" with an empty password only to restrict printing.
-        raise PdfError("This PDF is password-protected; remove the password and upload it "
-                       "again.")
+        raise PdfError(stored_message("This PDF is password-protected; remove the password and "
+                                      "upload it again."))
     return reader
 
 
@@ -115,17 +119,19 @@ def _embedded_invoice(reader: PdfReader, notes: list[str]) -> tuple[str, bytes |
             candidates.append(attachment)
     for attachment in candidates:
         if (attachment.size or 0) > MAX_XML_BYTES:
-            notes.append(f"The embedded file {attachment.name} is too large to be read.")
+            notes.append(stored_message("The embedded file %(name)s is too large to be read.",
+                                        name=attachment.name))
             continue
         try:
             data = attachment.content
         except Exception:  # a decompression bomb hits pypdf's limits; the page may be fine
             log.info("unreadable attachment %r", attachment.name, exc_info=True)
-            notes.append(f"The embedded file {attachment.name} is damaged or too large and "
-                         "was not read.")
+            notes.append(stored_message("The embedded file %(name)s is damaged or too large and "
+                                        "was not read.", name=attachment.name))
             continue
         if len(data) > MAX_XML_BYTES:
-            notes.append(f"The embedded file {attachment.name} is too large to be read.")
+            notes.append(stored_message("The embedded file %(name)s is too large to be read.",
+                                        name=attachment.name))
             continue
         # A known name is enough; any other XML must prove to be an invoice (CII, ZUGFeRD 1
         # or UBL: Odoo, for one, attaches "UBL-Invoice-2.1.xml").
@@ -137,7 +143,9 @@ def _embedded_invoice(reader: PdfReader, notes: list[str]) -> tuple[str, bytes |
 def _text(reader: PdfReader, notes: list[str]) -> str:
     pages = reader.pages
     if len(pages) > MAX_TEXT_PAGES:
-        notes.append(f"Only the first {MAX_TEXT_PAGES} of {len(pages)} pages were read.")
+        notes.append(stored_plural_message("Only the first %(num)s of %(pages)s pages were read.",
+                                           "Only the first %(num)s of %(pages)s pages were read.",
+                                           MAX_TEXT_PAGES, pages=len(pages)))
     return "\n".join(_page_text(page) for page in pages[:MAX_TEXT_PAGES])
 
 

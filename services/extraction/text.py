@@ -9,6 +9,8 @@ import unicodedata
 from collections import Counter
 from decimal import Decimal
 
+from services.i18n import stored_message
+
 from .labels import (
     BUYER_ID_RE,
     BUYER_RE,
@@ -97,7 +99,8 @@ def parse(text: str, source: str = "text") -> Extraction:
     result.fields = doc.fields
     result.lines = doc.read_lines()
     if not doc.fields:
-        result.warnings.append("No invoice details could be found in this document's text.")
+        result.warnings.append(stored_message(
+            "No invoice details could be found in this document's text."))
     return result
 
 

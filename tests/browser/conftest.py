@@ -45,6 +45,16 @@ def chromium_path():
     return path
 
 
+@pytest.fixture(autouse=True)
+def _kept_together(request):
+    """The browser tests share one app in file order, so xdist must keep them on one worker.
+    Some pytest/xdist pairs silently stop grouping (pytest-xdist issue 1386: the group is
+    written into the node id, which pytest 9.2 ignores); say so rather than fail oddly."""
+    if getattr(request.config.option, "loadgroup", False) and "@" not in request.node.nodeid:
+        pytest.fail("--dist loadgroup does not keep the browser tests together with this "
+                    "pytest/pytest-xdist pair: install the versions in requirements-dev.txt")
+
+
 @pytest.fixture(scope="session")
 def running_app(tmp_path_factory, postgres_databases):
     """Start scripts/run.py exactly as `make run` does, on free ports and a fresh data dir

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 import clock
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
 from tests.browser.test_connections_browser import consent_and_pick, disconnect_zoho, sign_in
+from tests.factories import shown_day
 
 # One worker runs the browser tests in order: they drive one launched app together.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -38,7 +39,7 @@ def test_admin_connects_qonto_imports_history_and_reads_the_sync_history(page):
     expect(banner).to_have_attribute("data-status", "succeeded", timeout=60_000)
     expect(banner).to_contain_text("pushed to Zoho Books")
     # The finished job reloads the card, which then shows the new history start.
-    expect(page.locator("#qonto-accounts")).to_contain_text(start.strftime("%d %b %Y"),
+    expect(page.locator("#qonto-accounts")).to_contain_text(shown_day(start),
                                                             timeout=30_000)
     screenshot(page, "11-bank-synced")
 

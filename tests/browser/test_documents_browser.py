@@ -11,6 +11,7 @@ from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
 from tests.browser.test_connections_browser import consent_and_pick, disconnect_zoho, sign_in
 from tests.contract.conftest import BooksClient
 from tests.sandbox_server import SandboxServer
+from tests.translation_checks import VISIBLE_OWN_TEXT, english_in
 
 # One worker runs the browser tests in order: they drive one launched app together.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -160,3 +161,32 @@ def test_the_cafe_receipt_warns_about_its_tax_and_publishes_the_vat_it_shows(
     assert Decimal(str(expense["total"])) == Decimal("36.48")
 
     disconnect_zoho(page)
+
+
+def test_the_documents_read_in_french_for_a_french_browser(browser, running_app):
+    """After the two tests above: the inbox and a published document, in a French browser."""
+    context = browser.new_context(base_url=running_app["url"], locale="fr-FR",
+                                  viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto("/login")
+        page.locator("input[name=email]").fill(ADMIN_EMAIL)
+        page.locator("input[name=password]").fill(ADMIN_PASSWORD)
+        page.locator("form.stack button[type=submit]").click()
+        # The café's receipt, among the bank tests' documents too (those run first).
+        page.goto("/documents/?status=published&q=Richard")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Documents")
+        inbox = page.locator("#documents")
+        expect(inbox).to_contain_text("Publié")
+        expect(inbox).to_contain_text("36,48\u00a0€")  # the café's receipt, as French writes it
+        expect(page.locator("#bulk-publish")).to_have_text("Publier la sélection")
+        assert not english_in(page.evaluate(VISIBLE_OWN_TEXT))
+        screenshot(page, "28-inbox-fr")
+
+        inbox.get_by_role("link", name="Café Richard").first.click()
+        expect(page.locator("#published")).to_contain_text("Publié comme Dépense")
+        assert not english_in(page.evaluate(VISIBLE_OWN_TEXT))
+    finally:
+        context.close()

@@ -12,12 +12,19 @@ from tests import documents as samples
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshot
 from tests.browser.test_connections_browser import consent_and_pick, disconnect_zoho, sign_in
 from tests.browser.test_documents_browser import pick
+from tests.translation_checks import VISIBLE_OWN_TEXT, english_in
 
 # One worker runs the browser tests in order: they drive one launched app together.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 def shot(page, name: str) -> None:
     screenshot(page, name)
+
+
+def choose_language(page, language: str) -> None:
+    """The menu's language chooser: "fr", "en", or "" for the browser's language."""
+    page.locator("#language-choice").select_option(language)
+    page.locator(".language-form button[type=submit]").click()
 
 
 def add_card_payment(sandbox_url: str, amount_cents: int, label: str) -> None:
@@ -99,6 +106,20 @@ def test_a_receipt_meets_its_bank_line_and_both_open_in_zoho(page, running_app, 
     expect(page.locator("#settled-documents .document-zoho-link")).to_be_visible()
     expect(page.locator("#zoho-line-link")).to_be_visible()
     shot(page, "82-bank-line-settled")
+
+    # The same page read in French (chosen in the menu): the match's state, its links and
+    # the line's amount and date in French; no English left but the data (translate="no").
+    choose_language(page, "fr")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#settlement-state")).to_have_text("Rapproché")
+    expect(page.locator("#zoho-line-link")).to_have_text(
+        "Ouvrir l’opération bancaire dans Zoho Books")
+    expect(page.locator("h1 .pill")).to_contain_text("36,48\u00a0€")
+    english = english_in(page.evaluate(VISIBLE_OWN_TEXT))
+    assert not english, english
+    shot(page, "83-bank-line-settled-in-french")
+    choose_language(page, "")  # the browser's language (English) again
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
     page.get_by_role("link", name="Bank feed", exact=True).click()
     page.locator("#tab-receipt-missing").click()

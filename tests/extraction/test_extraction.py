@@ -10,12 +10,17 @@ import pytest
 from PIL import Image
 from pypdf import PdfWriter
 
-from services import extraction
+from services import extraction, i18n
 from services.extraction import Extraction, check_totals, extract, sniff
 from services.extraction import ocr as ocr_module
 from services.extraction import text as text_module
 from services.extraction.values import parse_amount, parse_date
 from tests import documents
+
+
+def words(warnings: list[str]) -> list[str]:
+    """The warnings as an English reader reads them (they are kept as stored messages)."""
+    return [i18n.in_words(warning) for warning in warnings]
 
 D = Decimal
 TWO_RATES = [{"rate": D("20"), "base": D("900.00"), "tax": D("180.00")},
@@ -112,8 +117,8 @@ def test_visible_total_that_disagrees_with_the_xml_is_flagged():
 
     assert result.method == "e-invoice"
     assert result.value("total") == D("1190.00")  # the XML is what counts
-    assert result.warnings == ["The PDF's visible total (1 150,00) differs from its embedded "
-                               "Factur-X XML (1 190,00)"]
+    assert words(result.warnings) == [
+        "The PDF's visible total (1 150,00) differs from its embedded Factur-X XML (1 190,00)"]
 
 
 def test_factur_x_without_text_layer_needs_no_comparison():
@@ -137,7 +142,7 @@ def test_unsafe_embedded_xml_falls_back_to_the_page():
 
     assert result.method == "text"
     assert result.value("total") == D("120.00")
-    assert "DTDs or entities" in result.warnings[0]
+    assert "DTDs or entities" in words(result.warnings)[0]
 
 
 def test_zip_bomb_attachment_is_skipped():
@@ -149,8 +154,8 @@ def test_zip_bomb_attachment_is_skipped():
 
     assert result.method == "text"
     assert result.value("total") == D("120.00")
-    assert result.warnings == ["The embedded file factur-x.xml is damaged or too large and "
-                               "was not read."]
+    assert words(result.warnings) == ["The embedded file factur-x.xml is damaged or too large and "
+                                      "was not read."]
 
 
 def test_oversized_embedded_xml_is_skipped():
@@ -160,7 +165,7 @@ def test_oversized_embedded_xml_is_skipped():
     result = extract(pdf, "application/pdf")
 
     assert result.method == "text"
-    assert result.warnings == ["The embedded file factur-x.xml is too large to be read."]
+    assert words(result.warnings) == ["The embedded file factur-x.xml is too large to be read."]
 
 
 def test_cii_xml():
@@ -202,8 +207,8 @@ def test_e_invoice_totals_that_do_not_add_up_are_flagged():
     result = extract(documents.cii_xml(total=D("1250.00")), "application/xml")
 
     assert result.value("total") == D("1250.00")
-    assert result.warnings == ["The totals do not add up: net 1,000.00 + VAT 190.00 ≠ total "
-                               "1,250.00"]
+    assert words(result.warnings) == ["The totals do not add up: net 1,000.00 + VAT 190.00 ≠ total "
+                                      "1,250.00"]
 
 
 # -- text PDFs -----------------------------------------------------------------------------
@@ -291,7 +296,7 @@ def test_text_totals_that_do_not_add_up_are_flagged():
     assert result.value("total") == D("125.00")
     assert result.fields["total"].confidence == 0.9  # not vouched for by the other amounts
     assert "The totals do not add up: net 100.00 + VAT 20.00 ≠ total 125.00" in (
-        result.warnings)
+        words(result.warnings))
 
 
 @pytest.mark.parametrize(("written", "amount"), [
@@ -382,8 +387,8 @@ def test_missing_tesseract_is_explained(monkeypatch):
     result = extract(documents.scanned_png(), "image/png")
 
     assert result.method == "none"
-    assert result.warnings == ["Text recognition (OCR) is not installed on this server, so "
-                               "scans and photos cannot be read yet."]
+    assert words(result.warnings) == ["Text recognition (OCR) is not installed on this server, so "
+                                      "scans and photos cannot be read yet."]
 
 
 # -- sniffing ------------------------------------------------------------------------------
@@ -408,16 +413,16 @@ def test_pdf_renamed_png_is_read_as_pdf():
 
     assert result.method == "text"
     assert result.value("number") == "FR-2026-0193"
-    assert result.warnings == ["This file was sent as image/png but is a PDF; it was read as "
-                               "such."]
+    assert words(result.warnings) == [
+        "This file was sent as image/png but is a PDF; it was read as such."]
 
 
 def test_text_file_named_pdf_is_rejected():
     result = extract(b"Facture N 12\nTotal 120,00", "application/pdf", "facture.pdf")
 
     assert result.method == "none"
-    assert result.warnings == ["This file is named or sent as a PDF but is not one, so it "
-                               "could not be read."]
+    assert words(result.warnings) == ["This file is named or sent as a PDF but is not one, so it "
+                                      "could not be read."]
 
 
 def test_xml_that_is_not_an_invoice_is_rejected():
@@ -425,8 +430,8 @@ def test_xml_that_is_not_an_invoice_is_rejected():
                      "application/xml", "order.xml")
 
     assert result.method == "none"
-    assert result.warnings == ["This XML file is not a UBL or CII (Factur-X) invoice, so it "
-                               "could not be read."]
+    assert words(result.warnings) == ["This XML file is not a UBL or CII (Factur-X) invoice, so it "
+                                      "could not be read."]
 
 
 # -- bad input -----------------------------------------------------------------------------
@@ -441,7 +446,7 @@ DAMAGED_PDF = ("This PDF is damaged and could not be read; upload it again or tr
 def test_damaged_pdf(content):
     result = extract(content, "application/pdf", "broken.pdf")
 
-    assert (result.method, result.warnings) == ("none", [DAMAGED_PDF])
+    assert (result.method, words(result.warnings)) == ("none", [DAMAGED_PDF])
 
 
 def test_truncated_pdf_never_raises():
@@ -460,15 +465,15 @@ def test_password_protected_pdf():
     result = extract(buffer.getvalue(), "application/pdf")
 
     assert result.method == "none"
-    assert "password-protected" in result.warnings[0]
+    assert "password-protected" in words(result.warnings)[0]
 
 
 def test_damaged_image():
     result = extract(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")
 
     assert result.method == "none"
-    assert result.warnings == ["This image is damaged or not a JPEG or PNG and could not be "
-                               "read."]
+    assert words(result.warnings) == ["This image is damaged or not a JPEG or PNG and could not be "
+                                      "read."]
 
 
 def test_image_with_too_many_pixels_is_refused():
@@ -478,14 +483,14 @@ def test_image_with_too_many_pixels_is_refused():
     result = extract(buffer.getvalue(), "image/png")
 
     assert result.method == "none"
-    assert "too large to read (8000×6000 pixels)" in result.warnings[0]
+    assert "too large to read (8000×6000 pixels)" in words(result.warnings)[0]
 
 
 def test_malformed_invoice_xml():
     result = extract(documents.cii_xml()[:600], "application/xml")
 
     assert result.method == "none"
-    assert result.warnings[0].startswith("The e-invoice XML is malformed")
+    assert words(result.warnings)[0].startswith("The e-invoice XML is malformed")
 
 
 def test_xml_bomb_is_refused():
@@ -495,7 +500,8 @@ def test_xml_bomb_is_refused():
 
 
 def test_empty_file():
-    assert extract(b"", "application/pdf").warnings == ["This file is empty; upload it again."]
+    assert words(extract(b"", "application/pdf").warnings) == [
+        "This file is empty; upload it again."]
 
 
 def test_a_reader_bug_never_raises(monkeypatch):
@@ -507,7 +513,7 @@ def test_a_reader_bug_never_raises(monkeypatch):
     result = extract(documents.text_pdf(), "application/pdf")
 
     assert result.method == "none"
-    assert "enter its details by hand" in result.warnings[0]
+    assert "enter its details by hand" in words(result.warnings)[0]
 
 
 # -- check_totals --------------------------------------------------------------------------
@@ -521,7 +527,7 @@ def test_check_totals_accepts_bare_values_and_checks_each_rate():
         "vat_breakdown": [{"rate": D("20"), "base": D("900.00"), "tax": D("190.00")},
                           {"rate": D("10"), "base": D("90.00"), "tax": D("9.00")}],
     })
-    assert warnings == [
+    assert words(warnings) == [
         "The VAT breakdown does not add up: its VAT amounts sum to 199.00 but the VAT total "
         "is 200.00",
         "The VAT breakdown does not add up: its bases sum to 990.00 but the net total is "
@@ -531,5 +537,5 @@ def test_check_totals_accepts_bare_values_and_checks_each_rate():
 
 
 def test_totals_are_checked_to_the_cent():
-    assert check_totals({"net": D("100.00"), "tax": D("20.00"), "total": D("120.01")}) == [
+    assert words(check_totals({"net": D("100.00"), "tax": D("20.00"), "total": D("120.01")})) == [
         "The totals do not add up: net 100.00 + VAT 20.00 ≠ total 120.01"]

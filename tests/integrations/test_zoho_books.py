@@ -24,6 +24,7 @@ from integrations.zoho_books import (
     ZohoValidationError,
     encode_json,
 )
+from services import i18n
 from tests.integrations.helpers import sandbox_stats
 
 ORG = "20095123456"
@@ -249,7 +250,8 @@ def test_other_4xx_is_a_validation_error_with_zohos_message(fake_zoho, tokens):
     fake_zoho.reply(400, {"code": 4, "message": "Invalid value passed for bill_number"})
     with pytest.raises(ZohoValidationError) as caught:
         client_for(fake_zoho.url, tokens).post("/bills", json={})
-    assert caught.value.user_message.endswith("Invalid value passed for bill_number")
+    assert i18n.in_words(caught.value.user_message).endswith(
+        "Invalid value passed for bill_number")
     assert len(fake_zoho.received) == 1
 
 

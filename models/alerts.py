@@ -16,7 +16,7 @@ class Alert(BaseModel):
     kind = CharField()  # reconnect, sync_failing, quota_reserve, intake_rejected
     key = CharField()  # zoho, qonto, bank, folder:2026-06-17, an organisation id...
     open_key = CharField(null=True, unique=True)
-    subject = CharField()
+    subject = TextField()
     body = TextField()
     # The page the mail links to, as a path ("/connections/"); the sender makes it absolute.
     path = CharField(default="")

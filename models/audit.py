@@ -23,7 +23,7 @@ class AuditEvent(BaseModel):
     action = CharField(index=True)
     # The Activity page's "Area" filter, kept by save() so it is an index look-up.
     area = CharField(default="")
-    subject = CharField(default="")
+    subject = TextField(default="")
     before = JSONField(null=True)
     after = JSONField(null=True)
     zoho_id = CharField(null=True)

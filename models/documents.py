@@ -87,7 +87,7 @@ class Document(BaseModel):
     vat_breakdown = JSONField(default=list)
     tax_id = CharField(null=True)
     # The tax difference a person accepted ("the document shows ..., the tax code is ...").
-    tax_confirmed = CharField(default="")
+    tax_confirmed = TextField(default="")
     account_id = CharField(null=True)  # Zoho category
     payment = CharField(default="bill")  # bill, expense
     paid_through_account_id = CharField(null=True)
@@ -101,7 +101,7 @@ class Document(BaseModel):
     # Duplicates
     duplicate_of = ForeignKeyField(model="self", null=True, backref="duplicates",
                                    on_delete="SET NULL")
-    duplicate_reason = CharField(default="")
+    duplicate_reason = TextField(default="")
     duplicate_decision = CharField(default="")  # "", not_duplicate, same_document
     # supplier_name and number as duplicate_key() gives them, kept by save() so a duplicate
     # check is an index look-up. An update() query changing those fields must set these too.

@@ -28,7 +28,7 @@ class Job(BaseModel):
     # "user" or "schedule": what started the job.
     trigger = CharField(default="user")
     created_by = ForeignKeyField(User, null=True, backref="jobs", on_delete="SET NULL")
-    step = CharField(default="")
+    step = TextField(default="")
     counts = JSONField(default=dict)
     percent = IntegerField(default=0)
     message = TextField(default="")

@@ -148,6 +148,8 @@ LABELS = {
     "from": _l("start of the period"), "to": _l("end of the period"), "login": _l("login"),
     "accounts": _l("accounts"),
     "settlement": _l("settlement"), "origin": _l("origin"), "line": _l("bank line"),
+    "found_again": _l("found again in Zoho Books"), "media_type": _l("file type"),
+    "size": _l("size (bytes)"), "reason": _l("reason"), "sha256": "SHA-256",
 }
 
 # Codes among the values, in words (by field, then the value as recorded).
@@ -156,6 +158,8 @@ VALUE_WORDS = {
     "kind": {"cost": _l("cost"), "sale": _l("sale"), "sales": _l("sale"),
              "expense": _l("expense"), "vendor_payment": _l("vendor payment"),
              "match": _l("match with a published expense")},
+    "type": {"bill": _l("bill"), "expense": _l("expense"), "invoice": _l("sales invoice"),
+             "vendorcredit": _l("vendor credit"), "creditnote": _l("credit note")},
     "origin": {"person": _l("a person"), "auto": _l("auto-accept"),
                "qonto_receipt": _l("a receipt attached in Qonto")},
     "status": {"connected": _l("connected"), "disconnected": _l("disconnected")},

@@ -41,7 +41,8 @@ from flask_babel import (
     ngettext,
 )
 
-# The languages offered, by the code kept on a user; the first is the default.
+# The languages offered, by the code kept on a user (BOOKBRIDGE_DEFAULT_LANGUAGE picks the
+# default).
 LANGUAGES = {"en": "English", "fr": "Français"}
 # English is written for Europe: 17 Jun 2026 and €1,190.00, as bookkeepers in Ireland and the
 # UK read it, rather than Babel's American "Jun 17, 2026".

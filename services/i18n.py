@@ -24,6 +24,7 @@ import datetime
 import json
 import logging
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -197,6 +198,21 @@ def day(value) -> str:
     if isinstance(value, datetime.datetime):
         value = value.date()
     return format_date(value, "d MMM y")
+
+
+# What separates thousands as people type them ("1 500,50"; a French locale's own spaces).
+_THOUSANDS_SPACES = str.maketrans("", "", " \u00a0\u202f")
+_TYPED_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def typed_amount(text) -> Decimal | None:
+    """An amount as a person types it in either language ("1500.50", "1 500,50", "-36,5"),
+    or None when the text is empty or not a plain number ("1e5", "abc"). Each form checks
+    its own range and decimals."""
+    value = (text or "").strip().translate(_THOUSANDS_SPACES).replace(",", ".")
+    if not _TYPED_NUMBER.fullmatch(value):
+        return None
+    return Decimal(value)
 
 
 def number(value) -> str:

@@ -12,7 +12,6 @@ Also here: the answer to an alias offer after a settled match (issue 8, item 7).
 import csv
 import datetime
 import io
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -232,9 +231,7 @@ def open_lines_matching(search: str, limit: int = 20) -> list[BankTransaction]:
 def amount_cents(text: str) -> int | None:
     """What a person typed as cents when it is an amount ("36.50", "-36,50", "1 234,50"),
     else None."""
-    text = (text or "").strip().replace(",", ".")
-    for space in (" ", "\u00a0", "\u202f"):  # "1 234,50" as French writes it
-        text = text.replace(space, "")
-    if not re.fullmatch(r"-?\d{1,11}(\.\d{1,2})?", text):
+    amount = i18n.typed_amount(text)
+    if amount is None or abs(amount) >= 10**11 or amount != amount.quantize(Decimal("0.01")):
         return None
-    return int((Decimal(text) * 100).quantize(Decimal(1)))
+    return int(amount * 100)

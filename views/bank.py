@@ -1,7 +1,7 @@
 """The Qonto bank feed: connect, accounts, history import, sync, and the sync history."""
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import Blueprint, current_app, flash, render_template, request, session
 from flask_babel import gettext as _
@@ -241,15 +241,12 @@ def _account_filter() -> int | None:
 def _amount_filter() -> int | None:
     """The ?amount= filter in cents ("36.50", "36,50", "-36.50": either side), or None."""
     raw = request.args.get("amount", "").strip()
-    raw = raw.translate(str.maketrans("", "", " \u00a0\u202f")).replace(",", ".")
     if not raw:
         return None
-    try:
-        amount = Decimal(raw.removeprefix("-"))
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or amount >= 10**11 or \
-            amount != amount.quantize(Decimal("0.01")):
+    amount = i18n.typed_amount(raw)
+    if amount is not None:
+        amount = abs(amount)
+    if amount is None or amount >= 10**11 or amount != amount.quantize(Decimal("0.01")):
         refuse(400, _("“Amount” is not an amount like 36.50: type the line’s amount, with "
                       "at most two decimals."))
     return int(amount * 100)

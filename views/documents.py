@@ -150,10 +150,12 @@ def _plain_amount(cents) -> str:
 
 
 def _cents(value: str) -> int | None:
-    value = (value or "").strip().replace(" ", "").replace(",", ".")
-    if not value:
+    if not (value or "").strip():
         return None
-    cents = document_processing.to_cents(value)
+    amount = i18n.typed_amount(value)
+    if amount is None:
+        raise ValueError("not an amount")
+    cents = document_processing.to_cents(amount)
     if abs(cents) >= 10**13:
         raise ValueError("amount out of range")
     return cents

@@ -1,6 +1,5 @@
 """Categorisation rules for bank lines (bookkeepers and admins)."""
 
-from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, flash, render_template, request
 from flask_babel import gettext as _
@@ -30,22 +29,13 @@ def _choices() -> dict:
     }
 
 
-# Spaces a person (or a French locale: 1 500,50) puts between thousands.
-THOUSANDS_SPACES = str.maketrans("", "", " \u00a0\u202f")
-
-
 def _cents(value: str) -> int | None:
     """An amount as typed: "1500.50", "1 500,50" (French) or "1500,5"; None when empty."""
-    value = (value or "").strip()
-    typed = value
-    value = value.translate(THOUSANDS_SPACES).replace(",", ".")
-    if not value:
+    typed = (value or "").strip()
+    if not typed:
         return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or abs(amount) >= 10**12:
+    amount = i18n.typed_amount(typed)
+    if amount is None or abs(amount) >= 10**12:
         raise bank_rules.RuleError(stored_message("“%(value)s” is not an amount.", value=typed))
     return int((amount * 100).to_integral_value())
 

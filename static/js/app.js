@@ -206,15 +206,22 @@
     }, 100);
   });
 
-  function enhance(root) {
-    root.querySelectorAll("[data-picker]").forEach(picker);
-    root.querySelectorAll("form.dropzone").forEach(dropzone);
+  function fitTables(root) {
     if (root.matches && root.matches("main table")) scrollingTable(root);
     root.querySelectorAll("table").forEach(function (table) {
       if (table.closest("main")) scrollingTable(table);
     });
   }
+  function enhance(root) {
+    root.querySelectorAll("[data-picker]").forEach(picker);
+    root.querySelectorAll("form.dropzone").forEach(dropzone);
+    fitTables(root);
+  }
 
   document.addEventListener("DOMContentLoaded", function () { menu(); enhance(document); });
+  // Tables are fitted in the same moment htmx puts them in the page (afterSwap), not at
+  // htmx:load, which comes after the settle delay: between the two a wide table would be a
+  // scrolling box the keyboard cannot reach.
+  document.addEventListener("htmx:afterSwap", function (event) { fitTables(event.target); });
   document.addEventListener("htmx:load", function (event) { enhance(event.target); });
 })();

@@ -49,6 +49,9 @@ WIDEST = """() => Array.from(document.querySelectorAll('body *')).filter(e => {
     }
     return true;
 }).slice(0, 5).map(e => e.outerHTML.slice(0, 80))"""
+# No htmx request in flight, swapping or settling: what a page loads after it opens (previews,
+# banners) is in place and enhanced before axe reads it and the screenshot is taken.
+HTMX_IDLE = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
 
 
 def _axe_source() -> str:
@@ -159,6 +162,7 @@ def test_every_page_fits_a_phone_passes_axe_and_reads_in_french(browser, running
                 page.wait_for_load_state("load")
                 if not page.locator("main").count():
                     continue  # a piece of a page that htmx asks for
+                page.wait_for_function(HTMX_IDLE)
                 problems += _problems(page, axe_source, f"{path} ({language})", width)
                 if language == "fr" and width == WIDTHS[-1]:
                     problems += _untranslated(page, path)

@@ -28,3 +28,31 @@ def test_the_rule_preview_follows_the_conditions_as_they_are_typed(page):
     form.get_by_label("Value 1").fill("(unclosed")
     expect(preview).to_contain_text("No preview:")
     assert page.url.endswith("/bank/rules/")  # nothing was submitted
+
+
+# Records, in the same dispatch as app.js's own handler (registered earlier, so it runs
+# first), whether each table htmx has just put in the page may scroll and can take focus.
+RECORD_SWAPPED_TABLES = """() => {
+    window.swappedTables = [];
+    document.addEventListener("htmx:afterSwap", (event) => {
+        event.target.querySelectorAll(".table-scroll").forEach((box) => window.swappedTables.push({
+            scrolls: box.scrollWidth > box.clientWidth + 1, focusable: box.tabIndex === 0,
+            name: box.getAttribute("aria-label")}));
+    });
+}"""
+
+
+def test_a_wide_preview_on_a_phone_is_reachable_by_keyboard_as_soon_as_it_shows(page):
+    """A table wider than a phone scrolls inside its box; that box takes focus (so arrow keys
+    scroll it) from the moment the preview appears, not a settle delay later."""
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto("/bank/rules/")
+    expect(page.locator("#rule-preview-lines")).to_be_visible()
+    page.evaluate(RECORD_SWAPPED_TABLES)
+    page.locator("#rule-form select[name=side]").select_option("debit")
+    page.wait_for_function("window.swappedTables.length > 0")
+    swapped = page.evaluate("window.swappedTables")
+    assert swapped[0]["scrolls"], "the preview fits a phone: no wide table left to check"
+    assert swapped[0]["focusable"], swapped
+    assert swapped[0]["name"].endswith("(scrolls sideways)")

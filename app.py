@@ -16,7 +16,7 @@ import config as config_layers
 from extensions import babel, csrf, htmx, login_manager
 from models import MODELS, Role, User, db
 from models.database import open_database
-from services import i18n
+from services import accounts, i18n
 
 
 class _RequestConnection(FlaskDB):
@@ -67,6 +67,8 @@ def create_app(test_config=None) -> Flask:
     htmx.init_app(app)
     _init_languages(app)
     _init_login(app)
+    # Cheap password hashes only for the test suite: never outside TESTING.
+    accounts.use_fast_hashing(app.testing and bool(app.config.get("FAST_PASSWORD_HASHING")))
     _register_blueprints(app)
     _register_error_pages(app)
     _register_template_helpers(app)
@@ -174,8 +176,6 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id):
-        from services import accounts
-
         return accounts.user_for_session(session_id)
 
 
@@ -268,7 +268,6 @@ def _register_template_helpers(app: Flask) -> None:
 
 def _prepare_database(app: Flask) -> None:
     """Apply pending migrations and create the first admin from the environment."""
-    from services import accounts
     from services.migrations import migrate
 
     migrate()
@@ -278,7 +277,6 @@ def _prepare_database(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from services import accounts
     from services.migrations import migrate
 
     @app.cli.command("migrate")

@@ -9,7 +9,7 @@ import secrets
 import string
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -18,7 +18,14 @@ from peewee import IntegrityError
 from models import LoginThrottle, PasswordReset, Role, User, db, utcnow
 from services import audit
 
-_hasher = PasswordHasher()
+# argon2-cffi's defaults (RFC 9106's low-memory profile): about 0.1 s per hash on purpose.
+STANDARD_HASHER = PasswordHasher()
+# argon2-cffi's profile made for tests, microseconds per hash: the suite makes and checks
+# over a thousand passwords. Only an app built with TESTING and FAST_PASSWORD_HASHING uses
+# it (see `use_fast_hashing`); a password hashed with it is rehashed at the next sign-in of
+# an app that does not.
+FAST_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+_hasher = STANDARD_HASHER
 
 # Failed sign-ins allowed before the waits start; each further failure doubles the wait.
 FREE_ATTEMPTS = 5
@@ -54,6 +61,13 @@ class SignInThrottled(AccountError):
 
 
 # -- Passwords ---------------------------------------------------------------------------------
+
+
+def use_fast_hashing(fast: bool) -> None:
+    """Hash with FAST_HASHER (tests) or STANDARD_HASHER. Process-wide, like the database
+    connection: set by create_app, and a process serves one app."""
+    global _hasher
+    _hasher = FAST_HASHER if fast else STANDARD_HASHER
 
 
 def hash_password(password: str) -> str:
@@ -250,9 +264,9 @@ def use_reset(token: str, new: str) -> User:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """A hash to verify against when the e-mail is unknown, so both answers take as long."""
-    return hash_password(secrets.token_hex(16))
+    return hasher.hash(secrets.token_hex(16))
 
 
 def address_key(address: str | None) -> str:
@@ -304,7 +318,7 @@ def authenticate(email: str, password: str, address: str | None = None) -> User 
 def _verify(user: User | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
         password = ""  # never matches; still hashed below, for the same timing
-    stored = user.password_hash if user is not None else _dummy_hash()
+    stored = user.password_hash if user is not None else _dummy_hash(_hasher)
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):

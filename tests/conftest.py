@@ -22,6 +22,7 @@ if _wanted_now != "real":
     os.environ[clock.OFFSET_VARIABLE] = str(
         clock.offset_to_reach(datetime.datetime.fromisoformat(_wanted_now)))
 
+import jinja2  # noqa: E402
 import pytest  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -70,14 +71,16 @@ NO_DATABASE_PATHS = ("tests/extraction/", "tests/integrations/", "tests/sandbox/
 
 def pytest_collection_modifyitems(config, items):
     """On the PostgreSQL pass, skip what is about SQLite itself, and leave out the tests
-    that never touch a database (they ran on the SQLite pass)."""
+    that never touch a database or check what the engine does not change (they ran on the
+    SQLite pass)."""
     root = str(config.rootpath) + "/"
     for item in items:
         if str(item.path).removeprefix(root).startswith(NO_DATABASE_PATHS):
             item.add_marker(pytest.mark.no_database)
     if not ON_POSTGRES:
         return
-    left_out = [item for item in items if item.get_closest_marker("no_database")]
+    left_out = [item for item in items if item.get_closest_marker("no_database")
+                or item.get_closest_marker("sqlite_pass_only")]
     if left_out:  # deselected, as `-m "not no_database"` would: they are not for this pass
         config.hook.pytest_deselected(items=left_out)
         items[:] = [item for item in items if not item.get_closest_marker("no_database")]
@@ -191,14 +194,37 @@ def database_config(data_dir, url, migrated_database) -> dict:
     return {"DATA_DIR": str(data_dir)}
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once per test process rather than once per test's app (about
+    0.15 s a test): Jinja's own bytecode cache, checked against each template's source."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 @pytest.fixture
-def app(tmp_path, fresh_sandbox, migrated_database, database_url):
+def app(request, tmp_path, fresh_sandbox, migrated_database, database_url):
+    """The app on this test's own database. Passwords are hashed with argon2's cheapest
+    parameters unless the test is marked `standard_password_hashing`."""
     (tmp_path / "data").mkdir()
     app = create_app({
         "TESTING": True,
+        "FAST_PASSWORD_HASHING": request.node.get_closest_marker(
+            "standard_password_hashing") is None,
         **database_config(tmp_path / "data", database_url, migrated_database),
         **sandbox_config(fresh_sandbox),
     })
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     yield app
 
 

@@ -4,9 +4,13 @@ import datetime
 import statistics
 import time
 
-from models import LoginThrottle
+import pytest
+
+from app import create_app
+from models import LoginThrottle, Role, User
+from services import accounts
 from tests.conftest import csrf_token
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, make_user
 
 
 def test_pages_need_sign_in(client):
@@ -92,6 +96,7 @@ def test_throttle_table_is_purged_and_capped(client, admin, monkeypatch):
     assert LoginThrottle.select().count() <= 12
 
 
+@pytest.mark.standard_password_hashing  # the cheap test hashes would hide a missing one
 def test_known_and_unknown_e_mails_answer_in_the_same_time(client, admin):
     def median_time(email, first_address):
         times = []
@@ -203,8 +208,33 @@ def test_secure_cookie_when_configured_for_https(tmp_path, fresh_sandbox, databa
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
 
 
+@pytest.mark.standard_password_hashing
 def test_passwords_are_stored_as_argon2(admin):
-    assert admin.password_hash.startswith("$argon2id$")
+    # argon2id with RFC 9106's low-memory parameters: 64 MiB, 3 passes, 4 lanes.
+    assert admin.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_only_the_test_suite_can_ask_for_cheap_password_hashes(tmp_path, database_url):
+    """FAST_PASSWORD_HASHING is honoured only with TESTING: set by mistake in production's
+    config, passwords are still hashed with the standard parameters."""
+    config = {"DATA_DIR": str(tmp_path / "d"), "SECRET_KEY": "x" * 32,
+              "FAST_PASSWORD_HASHING": True}
+    if database_url:
+        config["DATABASE_URL"] = database_url
+    create_app(config)
+    assert accounts.hash_password("a long passphrase").startswith("$argon2id$v=19$m=65536,")
+    create_app({**config, "TESTING": True})
+    assert accounts.hash_password("a long passphrase").startswith("$argon2id$v=19$m=8,")
+
+
+def test_a_cheap_test_hash_is_made_standard_at_the_next_sign_in(app, client, auth):
+    """A hash the suite's cheap parameters made is rehashed once an app with the standard
+    ones checks it, as argon2's parameters are raised over the years."""
+    user = make_user(email="admin@example.com", role=Role.ADMIN)
+    assert "$m=8," in user.password_hash
+    accounts.use_fast_hashing(False)
+    auth.login()
+    assert "$m=65536," in User.get_by_id(user.id).password_hash
 
 
 def test_home_sends_each_person_to_their_start_page(client, auth, admin, bookkeeper):

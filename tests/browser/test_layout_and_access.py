@@ -128,6 +128,9 @@ def _shot(page, language: str, width: int, path: str) -> None:
     page.screenshot(path=str(SHOTS / f"{language}-{width}-{name}.png"), full_page=True)
 
 
+# The same pages on either database: the PostgreSQL pass renders them in its own tests
+# (test_fuzz, test_query_counts, the other browser flows), and this walk takes ~45 s.
+@pytest.mark.sqlite_pass_only("layout, accessibility and language, whatever the engine")
 def test_every_page_fits_a_phone_passes_axe_and_reads_in_french(browser, running_app, app):
     """Every page in English and in French (the browser asks for French; the admin has not
     chosen a language, so the browser's is used), at both widths."""

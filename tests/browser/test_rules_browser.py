@@ -51,7 +51,7 @@ def test_a_wide_preview_on_a_phone_is_reachable_by_keyboard_as_soon_as_it_shows(
     expect(page.locator("#rule-preview-lines")).to_be_visible()
     page.evaluate(RECORD_SWAPPED_TABLES)
     page.locator("#rule-form select[name=side]").select_option("debit")
-    page.wait_for_function("window.swappedTables.length > 0")
+    page.wait_for_function("() => window.swappedTables.length > 0")
     swapped = page.evaluate("window.swappedTables")
     assert swapped[0]["scrolls"], "the preview fits a phone: no wide table left to check"
     assert swapped[0]["focusable"], swapped

@@ -8,7 +8,7 @@ from huey.exceptions import TaskLockedException
 from jobs import runtime
 from jobs.queue import huey
 from jobs.writer import WaitingLock, run_as_zoho_writer, zoho_write
-from models import Document, db
+from models import Document, ZohoConnection, db, utcnow
 from services import (
     audit,
     document_processing,
@@ -16,6 +16,7 @@ from services import (
     publishing,
     settlement,
     zoho,
+    zoho_quota,
 )
 from services.i18n import stored_message
 
@@ -45,7 +46,8 @@ LOCKED_RETRIES = 60
 
 @huey.task()
 def publish_automatically(document_id: int, attempt: int = 1) -> None:
-    """Publish a ready document of a supplier set to auto-publish (see Supplier rules)."""
+    """Publish a ready document of a supplier set to auto-publish (see Supplier rules). On a
+    day whose Zoho calls are spent it tries again after Zoho's reset."""
     config = runtime.current()
     with db.connection_context():
         try:
@@ -64,6 +66,9 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
                     "by hand.")).where(
                     Document.id == document_id).execute()
             return
+        except publishing.ZohoDaySpent:
+            publish_automatically.schedule((document_id, attempt), delay=_until_zohos_reset(config))
+            return
         except publishing.NewSupplierNeedsConfirmation as ask:
             note = stored_message("Not published automatically: Zoho Books would get a new "
                                   "supplier, %(name)s. Publish it by hand to confirm.",
@@ -72,6 +77,14 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
         except (publishing.PublishProblem, zoho.ConnectError) as problem:
             audit.record("document.auto_publish_failed", actor="worker",
                          subject=document.filename, detail=str(problem), link=document)
+
+
+def _until_zohos_reset(config) -> float:
+    """Seconds until Zoho's daily calls come back (and a little more), after a 429 code 45.
+    A delay, not a time: huey's clock and ours may differ (tests move ours)."""
+    organization_id = ZohoConnection.current().organization_id
+    pause = zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config))
+    return max(60.0, (pause.resumes_at - utcnow()).total_seconds())
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -99,10 +112,11 @@ def publish_requested_documents(job_id: int, task=None) -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def publish_requests_left_waiting() -> None:
-    """A safety net: requested documents no job is working on get a new job."""
+    """A safety net: requested documents no job is working on get a new job; after a pause
+    for Zoho's daily quota, the first tick past the reset starts it."""
     runtime.current()
     with db.connection_context():
-        if not publish_requests.requested().exists():
+        if not publish_requests.requested().exists() or publish_requests.paused_job():
             return
         job, created = publish_requests.carry_on()
     if created:

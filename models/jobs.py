@@ -39,6 +39,9 @@ class Job(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
+    # Set when the job ended at a pause of Zoho's daily quota: it "succeeded" as far as it
+    # went, and its work carries on after this time (services.jobs.pause).
+    paused_until = DateTimeField(null=True)
     heartbeat_at = DateTimeField(null=True)
     # "host:pid:start" of the worker process running it, so a restarted worker can tell
     # the jobs of a dead one (see jobs.recovery).

@@ -44,6 +44,7 @@ PHRASES = {
     "document.duplicate_cleared": _l("%(who)s cleared the duplicate warning of %(subject)s"),
     "document.duplicate_decision": _l("%(who)s decided whether %(subject)s is a duplicate"),
     "document.publish_requested": _l("%(who)s asked to publish documents"),
+    "document.publish_paused": _l("%(who)s paused publishing until Zoho's daily reset"),
     "document.publish": _l("%(who)s published %(subject)s to Zoho Books"),
     "document.auto_publish_failed": _l("%(who)s could not publish %(subject)s automatically"),
     "document.archive": _l("%(who)s archived documents"),

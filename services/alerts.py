@@ -37,7 +37,8 @@ INTAKE_REJECTED = "intake_rejected"
 KINDS = {
     RECONNECT: _l("A connection needs reconnecting (Zoho Books or Qonto)"),
     SYNC_FAILING: _l("The bank sync failed twice in a row"),
-    QUOTA_RESERVE: _l("Zoho's daily quota reserve is reached (long imports pause)"),
+    QUOTA_RESERVE: _l("Zoho's daily quota reserve is reached or its calls are all spent "
+                      "(long imports and queued publishing pause)"),
     INTAKE_REJECTED: _l("The watched folder or the mailbox refused files (one mail a day "
                         "each)"),
 }
@@ -161,22 +162,32 @@ def after_bank_sync() -> None:
 
 
 def quota_reserve_reached(organization_id: str, pause) -> None:
-    """Long imports paused for Zoho's daily quota (services.zoho_quota fires this once per
-    pause, across processes). A new pause means the previous one ended at its reset, so the
-    previous problem closes and this one mails."""
+    """Long imports paused for Zoho's daily quota, or the day's calls all spent (services.
+    zoho_quota fires this once per pause, across processes). A new pause means the previous
+    one ended at its reset, so the previous problem closes and this one mails."""
     close_problem(QUOTA_RESERVE, organization_id)
-    raise_problem(
-        QUOTA_RESERVE, organization_id,
-        stored_message("Bookbridge: Zoho's daily quota reserve is reached"),
-        stored_message(
+    if pause.reason == "spent":
+        subject = stored_message("Bookbridge: Zoho's daily API calls are all spent")
+        body = stored_message(
+            "Paused: %(pause)s\n\nZoho Books refuses the organisation's calls until its daily "
+            "reset (the cap is shared with every app connected to the organisation). The bank "
+            "sync, the list refresh and the documents queued for publishing wait and resume "
+            "by themselves after the reset, where they stopped; nothing was lost. Publishing "
+            "by hand is refused until then.\n\nWhat to do: nothing, unless this happens "
+            "often; then check which apps spend the organisation's calls, or raise the Zoho "
+            "Books plan (its daily cap grows with it). The Connections page shows the quota "
+            "left.", pause=pause.message())
+    else:
+        subject = stored_message("Bookbridge: Zoho's daily quota reserve is reached")
+        body = stored_message(
             "Paused: %(pause)s\n\nLong imports (the bank sync and its history, the list "
             "refresh) stop spending Zoho's daily API calls so that people can still publish "
             "documents today. Nothing was lost: they resume by themselves after Zoho's daily "
             "reset, where they stopped.\n\nWhat to do: nothing, unless this happens every "
             "day; then spread the history import over several days, or raise the Zoho Books "
             "plan (its daily cap grows with it). The Connections page shows the quota left.",
-            pause=pause.message()),
-        path=CONNECTIONS_PAGE)
+            pause=pause.message())
+    raise_problem(QUOTA_RESERVE, organization_id, subject, body, path=CONNECTIONS_PAGE)
 
 
 # The quota service cannot import this module (it sits below it): it calls its listeners.

@@ -227,8 +227,7 @@ def _pause(job, sync_run, pause: zoho_quota.QuotaPause) -> None:
     QontoConnection.update(follow_up_at=pause.resumes_at).execute()
     sync_run.status, sync_run.error, sync_run.finished_at = "paused", message, utcnow()
     sync_run.save()
-    # Ended, not failed: the banner shows the message (jobs/_banner.html: "Paused: …").
-    jobs.succeed(job, message)
+    jobs.pause(job, message, pause.resumes_at)
     audit.record("bank.sync_paused", actor="worker", subject=job.trigger, detail=message)
 
 

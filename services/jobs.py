@@ -119,10 +119,17 @@ def waiting(job: Job, message: str) -> None:
 
 def succeed(job: Job, message: str) -> None:
     """`message` is the outcome the banner shows after its heading ("Sync complete."): a
-    stored message saying what was done, not repeating the heading; a quota pause gives
-    `QuotaPause.message()`, shown after "Paused:"."""
+    stored message saying what was done, not repeating the heading."""
     _update(job, status=JobStatus.SUCCEEDED, percent=100, message=message, error="",
             finished_at=utcnow())
+
+
+def pause(job: Job, message: str, until: datetime.datetime) -> None:
+    """The job stopped at a clean point for Zoho's daily quota: ended, not failed, and its
+    work carries on after `until`. The banner shows `message` (a stored message saying why
+    and when) after "Paused:"."""
+    _update(job, status=JobStatus.SUCCEEDED, message=message, error="", finished_at=utcnow(),
+            paused_until=until)
 
 
 def fail(job: Job, error: str) -> None:

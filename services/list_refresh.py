@@ -36,7 +36,7 @@ def is_due(config) -> bool:
     if zoho_quota.paused_until(connection.organization_id):
         return False  # Zoho's daily quota is kept for publishing until the reset
     latest = jobs.latest(KIND)
-    if latest is not None and zoho_quota.is_pause(latest.message):
+    if latest is not None and latest.paused_until is not None:
         return True  # the pause is over: carry on with the refresh it stopped
     last = connection.last_list_refresh_at
     every = datetime.timedelta(hours=config["LIST_REFRESH_HOURS"])
@@ -97,7 +97,7 @@ def _pause(job, pause: zoho_quota.QuotaPause) -> None:
     """Stop at a page boundary until Zoho's day turns; the 15-minute tick starts the
     refresh again after the reset (`is_due`). Pages are upserts: nothing is taken twice."""
     zoho_quota.note_pause(pause)
-    jobs.succeed(job, pause.message())
+    jobs.pause(job, pause.message(), pause.resumes_at)
     audit.record("lists.refresh_paused", actor="worker", subject=job.trigger,
                  detail=job.message)
 

@@ -6,10 +6,15 @@ request once that document is settled. A worker killed half-way leaves the rest 
 the restarted worker takes the job over (jobs.recovery), and the minute tick starts a new
 run for requests no job is working on. A document caught mid-publish is looked up in Zoho
 before anything is sent again (services.publishing).
+
+When Zoho answers that the organisation's calls for the day are spent (429 code 45), the
+run pauses there: the documents left stay requested, not failed, and the minute tick starts
+the next run after Zoho's reset. Bulk publishing does not stop at the daily reserve: the
+reserve is kept for people publishing (services.zoho_quota).
 """
 
-from models import Document, DocumentStatus, Job, db, utcnow
-from services import audit, jobs, publishing, settlement, zoho
+from models import Document, DocumentStatus, Job, ZohoConnection, db, utcnow
+from services import audit, jobs, publishing, settlement, zoho, zoho_quota
 from services.i18n import stored_message, stored_plural_message
 
 KIND = "publish_documents"
@@ -29,7 +34,11 @@ def request(document_ids: list[int], user) -> tuple[Job, bool, int]:
                         Document.status.in_(publishing.PUBLISHABLE),
                         Document.publish_requested_at.is_null())
                  .execute())
-        job, created = jobs.start(KIND, user=user, trigger="bulk")
+        paused = paused_job()
+        if paused is not None:  # queued behind the pause: its banner says until when
+            job, created = paused, False
+        else:
+            job, created = jobs.start(KIND, user=user, trigger="bulk")
     audit.record("document.publish_requested", user=user, after={"documents": added})
     return job, created, added
 
@@ -37,6 +46,14 @@ def request(document_ids: list[int], user) -> tuple[Job, bool, int]:
 def carry_on() -> tuple[Job, bool]:
     """A job for requests left over (their job gave up or its worker died elsewhere)."""
     return jobs.start(KIND, trigger="schedule")
+
+
+def paused_job() -> Job | None:
+    """The last run, while it is paused until Zoho's reset (then no new run starts)."""
+    latest = jobs.latest(KIND)
+    if latest is None or latest.is_active or latest.paused_until is None:
+        return None
+    return latest if latest.paused_until > utcnow() else None
 
 
 def requested():
@@ -57,8 +74,12 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
         jobs.progress(job, stored_message("Publishing %(file)s (%(left)s left)",
                                           file=document.filename or document.id, left=left),
                       counts={"published": published, "problems": problems})
-        with zoho_write():
-            ok = _publish_one(config, document)
+        try:
+            with zoho_write():
+                ok = _publish_one(config, document)
+        except publishing.ZohoDaySpent:
+            _pause(config, job, published, left)
+            return
         if ok:
             published += 1
         else:
@@ -75,8 +96,30 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
     jobs.succeed(job, message)
 
 
+def _pause(config, job: Job, published: int, left: int) -> None:
+    """Zoho's calls for the day are spent: stop with the rest still requested, and let the
+    minute tick start the next run after the reset (see `paused_job`)."""
+    organization_id = ZohoConnection.current().organization_id
+    pause = zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config))
+    zoho_quota.note_pause(pause)  # the admins' alert, once per pause
+    done = stored_plural_message("%(num)s document published.",
+                                 "%(num)s documents published.", published)
+    message = stored_plural_message(
+        "%(done)s Zoho's daily API calls are all spent (other apps connected to the "
+        "organisation spend them too): the %(num)s document left is published after the "
+        "reset, in %(wait)s.",
+        "%(done)s Zoho's daily API calls are all spent (other apps connected to the "
+        "organisation spend them too): the %(num)s documents left are published after the "
+        "reset, in %(wait)s.", left, done=done, wait=zoho_quota.wait_text(
+            pause.resumes_at - utcnow()))
+    jobs.pause(job, message, pause.resumes_at)
+    audit.record("document.publish_paused", actor="worker", subject=job.trigger,
+                 detail=message)
+
+
 def _publish_one(config, document: Document) -> bool:
     """Publish and clear the request; False (with the reason on the document) otherwise.
+    Raises publishing.ZohoDaySpent with the request kept.
 
     A document already published was published by a run killed before it cleared the
     request: it counts as published, not as a problem."""
@@ -84,6 +127,8 @@ def _publish_one(config, document: Document) -> bool:
     try:
         if document.status != DocumentStatus.PUBLISHED:
             settlement.publish(config, document, document.publish_requested_by)
+    except publishing.ZohoDaySpent:
+        raise
     except publishing.NewSupplierNeedsConfirmation as ask:
         problem = stored_message("Not published: Zoho Books would get a new supplier, "
                                  "%(name)s. Open the document to confirm it.", name=ask.name)

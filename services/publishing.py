@@ -12,9 +12,8 @@ from decimal import Decimal
 
 from integrations.zoho_books import (
     ZohoApiError,
-    ZohoNotFound,
+    ZohoDailyLimitReached,
     ZohoUnavailable,
-    ZohoValidationError,
 )
 from models import (
     ConnectionSettings,
@@ -73,6 +72,11 @@ def type_label(zoho_type: str) -> str:
 
 class PublishProblem(Exception):
     """Why a document was not published, in plain words, with what to do."""
+
+
+class ZohoDaySpent(PublishProblem):
+    """Zoho refused the call for the organisation's daily cap (429 code 45) before doing
+    anything: the document is as it was, not failed, and can go after Zoho's reset."""
 
 
 class NewSupplierNeedsConfirmation(Exception):
@@ -156,7 +160,9 @@ def publish(config, document: Document, user, *, confirm_new_supplier: bool = Fa
         raise PublishProblem(stored_message(
             "Zoho Books is not answering. Nothing is lost: publish again in a few minutes; "
             "Bookbridge checks first whether the document already reached Zoho.")) from None
-    except ZohoApiError as error:  # token, quota, a refused contact...: say it plainly
+    except ZohoDailyLimitReached as error:
+        raise ZohoDaySpent(error.user_message) from None
+    except ZohoApiError as error:  # token, a refused contact...: say it plainly
         if getattr(error, "code", None) == 3062:
             raise PublishProblem(stored_message(
                 "Zoho Books has an inactive contact with this name: reactivate it in Zoho "
@@ -195,6 +201,9 @@ def _publish_with(client, config, document: Document, user, confirm_new_supplier
         raise PublishProblem(stored_message(
             "Zoho Books did not confirm the document. Publish again in a minute: Bookbridge "
             "first checks whether it arrived, so it is never created twice.")) from None
+    except ZohoDailyLimitReached:
+        _reset(document, "")  # refused before Zoho did anything: nothing wrong with it
+        raise
     except ZohoApiError as error:
         _reset(document, _plain_zoho_error(error))
         raise PublishProblem(document.publish_error) from None
@@ -358,7 +367,7 @@ def attach_original(config, client, document: Document, created: dict) -> None:
     content = document_store.read(config, document.file)
     try:
         client.post_file(path, field, document.filename, content, document.file.media_type)
-    except (ZohoValidationError, ZohoNotFound, ZohoUnavailable) as error:
+    except ZohoApiError as error:  # refused, gone, down or the day spent: the record stands
         document.warnings = [*document.warnings, stored_message(
             "Published, but the file could not be attached in Zoho Books (%(reason)s). Attach "
             "it there by hand.", reason=getattr(error, "user_message", None) or str(error))]

@@ -27,6 +27,7 @@ from peewee import IntegrityError
 
 from integrations.zoho_books import (
     ZohoApiError,
+    ZohoDailyLimitReached,
     ZohoNotFound,
     ZohoUnavailable,
     ZohoValidationError,
@@ -430,6 +431,8 @@ def _prepare_expense(client, settlement, document, user, confirmed) -> None:
     if document.supplier_name.strip():
         try:
             publishing.ensure_supplier(client, document, user, confirmed)
+        except ZohoDailyLimitReached:
+            raise  # nothing was sent: the caller waits for Zoho's reset
         except ZohoApiError as error:
             raise SettlementProblem(error.user_message) from None
 
@@ -677,6 +680,8 @@ def publish_matched(config, document: Document, user, *, confirm_new_supplier=Fa
         raise publishing.PublishProblem(stored_message(
             "Zoho Books is not answering. Nothing is lost: publish again in a few "
             "minutes.")) from None
+    except ZohoDailyLimitReached as error:  # the settlement is looked up before a retry
+        raise publishing.ZohoDaySpent(error.user_message) from None
     except ZohoApiError as error:
         raise publishing.PublishProblem(error.user_message) from None
     settlement = Settlement.get_by_id(settlement.id)

@@ -49,7 +49,7 @@ class QuotaPause(Exception):
 
     def message(self, now: datetime.datetime | None = None) -> str:
         """Why the import stopped and when it resumes, a stored message (the banner puts
-        "Paused:" before it: see `is_pause`)."""
+        "Paused:" before it: services.jobs.pause)."""
         wait = wait_text(self.resumes_at - (now or utcnow()))
         if self.reason == "reserve":
             return stored_message(
@@ -59,26 +59,6 @@ class QuotaPause(Exception):
         return stored_message(
             "Zoho's daily API calls are all spent (other apps connected to the "
             "organisation spend them too). Resumes after the reset, in %(wait)s.", wait=wait)
-
-
-# The English of a pause message, as jobs ended by a pause kept it before the messages were
-# stored (they began "Paused: ").
-OLD_PAUSE_PREFIX = "Paused: "
-PAUSE_MESSAGE_IDS = frozenset({
-    "Zoho's daily quota is down to its %(percent)s %% reserve, kept for publishing. Resumes "
-    "after the reset, in %(wait)s.",
-    "Zoho's daily API calls are all spent (other apps connected to the organisation spend "
-    "them too). Resumes after the reset, in %(wait)s.",
-})
-
-
-def is_pause(message: str) -> bool:
-    """Whether a job's outcome is a quota pause (`QuotaPause.message`), stored or old."""
-    if not message:
-        return False
-    if message.startswith(OLD_PAUSE_PREFIX):
-        return True
-    return i18n.message_id(message) in PAUSE_MESSAGE_IDS
 
 
 # -- recording what Zoho says ---------------------------------------------------------------

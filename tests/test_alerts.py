@@ -24,12 +24,12 @@ from models import (
     ZohoConnection,
     utcnow,
 )
-from services import alerts, jobs, zoho_quota
+from services import alerts, jobs
 from tests.bank_flow import connect_qonto, qonto_info, sync_now
 from tests.conftest import csrf_token
 from tests.factories import make_user
 from tests.smtp_server import SmtpServer, free_port
-from tests.test_daily_quota import day_leaving, refresh
+from tests.test_daily_quota import day_leaving, refresh, spent_today
 from tests.zoho_flow import connect
 
 SETTINGS = "/connections/settings/"
@@ -161,13 +161,27 @@ def test_history_import_pausing_at_the_quota_reserve_mails_once(client, connecte
     refresh(client)  # the day's first quota reading
     day_leaving(sandbox, org, usable=6)
     connect_qonto(client, sandbox, history_start=clock.now().date() - datetime.timedelta(400))
-    assert zoho_quota.is_pause(jobs.latest("bank_sync").message)
+    assert jobs.latest("bank_sync").paused_until is not None
     assert [mail.subject for mail in smtp.mails] == [
         "Bookbridge: Zoho's daily quota reserve is reached"]
     assert "down to its 20 % reserve" in smtp.mails[0].text
     assert "resume by themselves after Zoho's daily reset" in smtp.mails[0].text
     sync_now(client)  # paused again, the same day: no second mail
-    assert zoho_quota.is_pause(jobs.latest("bank_sync").message) and len(smtp.mails) == 1
+    assert jobs.latest("bank_sync").paused_until is not None and len(smtp.mails) == 1
+
+
+def test_a_day_spent_during_a_bulk_publish_mails_that_the_calls_are_spent(
+        client, connected, sandbox, smtp, admins):
+    from tests.test_publish_requests import _publish_selected, _ready_bills
+
+    bills = _ready_bills(client, connected)
+    org = connected.organization_id
+    sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", daily=spent_today(sandbox, org))
+    _publish_selected(client, bills)
+    assert [mail.subject for mail in smtp.mails] == [
+        "Bookbridge: Zoho's daily API calls are all spent"]
+    assert "the documents queued for publishing wait and resume" in smtp.mails[0].text
+    assert "reserve" not in smtp.mails[0].text  # not the reserve's mail
 
 
 def test_quota_reserve_is_mailed_once_until_the_reset(app, smtp, admins):

@@ -268,7 +268,7 @@ def test_a_paused_refresh_and_a_failed_one_are_told_in_french(client, connected)
     pause = zoho_quota.QuotaPause(connected.organization_id,
                                   utcnow() + datetime.timedelta(hours=14), "reserve", 20)
     job = Job.create(kind="refresh_lists", status=JobStatus.SUCCEEDED, message=pause.message(),
-                     finished_at=utcnow(), percent=100)
+                     finished_at=utcnow(), percent=100, paused_until=pause.resumes_at)
     page = client.get("/connections/", headers=FRENCH).text
     banner = re.search(r'id="refresh-job".*?</div>', page, re.S)[0]
     assert "banner-warning" in banner

@@ -6,6 +6,8 @@ import math
 import re
 
 import pytest
+from peewee import SqliteDatabase
+from playhouse.migrations import Runner
 
 import clock
 from jobs.bank import sync_bank_when_due
@@ -22,6 +24,7 @@ from models import (
     ZohoQuota,
 )
 from services import i18n, jobs, zoho_quota
+from services.migrations import MIGRATIONS_DIR
 from tests import documents as samples
 from tests.bank_flow import connect_qonto, sync_now
 from tests.conftest import csrf_token
@@ -69,7 +72,7 @@ def day_spent_pause() -> set[str]:
 
 def _completed_sync(job) -> bool:
     """A sync that ran to its end (not paused again): its outcome says what it fetched."""
-    return (job.status is JobStatus.SUCCEEDED and not zoho_quota.is_pause(job.message)
+    return (job.status is JobStatus.SUCCEEDED and job.paused_until is None
             and " fetched, " in i18n.in_words(job.message))
 
 
@@ -266,14 +269,30 @@ def test_a_person_may_refresh_the_lists_with_the_reserve(client, org, sandbox, a
     assert "Refresh complete" in refresh(client).text
 
 
-def test_both_kinds_of_pause_are_told_apart_from_a_finished_job():
-    """The banner says "Paused:" (and the refresh carries on after the reset) only for a
-    pause's message, whichever its reason, as stored now or as English kept before."""
+def test_jobs_paused_before_the_paused_until_column_are_still_told_apart(tmp_path):
+    """Migration 0020 marks the jobs a pause ended before pauses had their own column (their
+    message, English or stored, said so), and no other: their banners still say "Paused:"
+    and the list refresh they stopped carries on."""
+    database = SqliteDatabase(str(tmp_path / "old.db"))
+    runner = Runner(database, str(MIGRATIONS_DIR))
+    runner.up(target="0019_longer_messages")
     resumes = clock.utcnow() + datetime.timedelta(hours=3)
-    for reason in ("reserve", "spent"):
-        message = zoho_quota.QuotaPause("20001", resumes, reason).message()
-        assert zoho_quota.is_pause(message), reason
-        assert "Resumes after the reset, in 3 h." in i18n.in_words(message)
-    assert zoho_quota.is_pause("Paused: Zoho's daily API calls are all spent.")
-    assert not zoho_quota.is_pause(i18n.stored_message("Refresh complete."))
-    assert not zoho_quota.is_pause("")
+    messages = {
+        "old English": "Paused: Zoho's daily API calls are all spent.",
+        "stored reserve": zoho_quota.QuotaPause("20001", resumes, "reserve").message(),
+        "stored spent": zoho_quota.QuotaPause("20001", resumes, "spent").message(),
+        "finished": i18n.stored_message("Refresh complete."),
+        "failed": "Paused: this one failed",
+    }
+    for name, message in messages.items():
+        database.execute_sql(
+            "INSERT INTO job (kind, status, \"trigger\", step, counts, percent, message, error,"
+            " attempts, params, created_at, finished_at, worker) VALUES ('refresh_lists', ?, "
+            "'schedule', ?, '{}', 100, ?, '', 1, '{}', '2026-06-16 09:00:00', "
+            "'2026-06-16 09:05:00', '')", ("failed" if name == "failed" else "succeeded",
+                                           name, message))
+    runner.up()
+    paused = dict(database.execute_sql("SELECT step, paused_until FROM job").fetchall())
+    assert {name for name, until in paused.items() if until} == {
+        "old English", "stored reserve", "stored spent"}
+    assert paused["stored spent"] == "2026-06-16 09:05:00"

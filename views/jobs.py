@@ -11,7 +11,11 @@ from playhouse.flask_utils import get_object_or_404
 
 from extensions import htmx
 from models import Job, JobStatus, ZohoConnection, utcnow
-from services import i18n, lists, zoho_quota
+from services import i18n, lists
+
+# Before messages were stored, a paused job's English message began "Paused: ", which the
+# banner now says itself.
+OLD_PAUSE_PREFIX = "Paused: "
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -83,9 +87,9 @@ def _banner_helpers() -> dict:
 
 
 def job_paused(job: Job) -> bool:
-    """A long import stopped by Zoho's daily quota: it ends "succeeded" with the pause's
-    message (services.zoho_quota.QuotaPause.message), shown after "Paused:"."""
-    return job.status is JobStatus.SUCCEEDED and zoho_quota.is_pause(job.message)
+    """A job stopped by Zoho's daily quota (services.jobs.pause): its message is shown after
+    "Paused:"."""
+    return job.status is JobStatus.SUCCEEDED and job.paused_until is not None
 
 
 def job_outcome(job: Job) -> str:
@@ -95,8 +99,8 @@ def job_outcome(job: Job) -> str:
     message = job.message or ""
     if i18n.is_stored(message):
         return message
-    if message.startswith(zoho_quota.OLD_PAUSE_PREFIX):
-        return message[len(zoho_quota.OLD_PAUSE_PREFIX):]
+    if message.startswith(OLD_PAUSE_PREFIX):
+        return message[len(OLD_PAUSE_PREFIX):]
     return message.split(": ", 1)[-1]
 
 

@@ -83,7 +83,8 @@ def pytest_collection_modifyitems(config, items):
                 or item.get_closest_marker("sqlite_pass_only")]
     if left_out:  # deselected, as `-m "not no_database"` would: they are not for this pass
         config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if not item.get_closest_marker("no_database")]
+        leaving = set(left_out)
+        items[:] = [item for item in items if item not in leaving]
     for item in items:
         marker = item.get_closest_marker("sqlite_only")
         if marker is not None:

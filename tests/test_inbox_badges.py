@@ -127,3 +127,35 @@ def test_the_problem_filter_is_kept_across_pages(client, auth, admin):
     assert "problem=duplicates" in older
     second = client.get(older.replace("&amp;", "&")).text
     assert len(_rows(second)) == 5 and "ovh.pdf" not in second.split('id="documents"')[-1]
+
+
+def test_a_per_row_filter_fills_its_page_from_older_candidates(client, auth, admin):
+    """The low-confidence filter is settled row by row: behind 60 newer candidates that are
+    sure of everything, the page still finds the unsure ones instead of showing none."""
+    auth.login()
+    upload(client, ("lemoine.pdf", LEMOINE))
+    unsure = _unsure_of_the_number("lemoine.pdf")
+    sure = {name: 0.95 for name in unsure.confidence}
+    for n in range(60):
+        Document.create(file=unsure.file, status=unsure.status, filename=f"sure-{n:02d}.pdf",
+                        supplier_name="Papeterie Lemoine", number=f"PL-{n}",
+                        confidence=sure, sources=unsure.sources)
+    first = client.get("/documents/", query_string={"problem": "low_confidence"}).text
+    assert list(_rows(first)) == ["lemoine.pdf"]
+    assert 'rel="next">Older</a>' not in first  # every candidate was looked at
+
+    # Beyond ten pages of candidates the page stops, says so and links on.
+    for n in range(500):
+        Document.create(file=unsure.file, status=unsure.status, filename=f"new-{n:03d}.pdf",
+                        supplier_name="Papeterie Lemoine", number=f"PN-{n}",
+                        confidence=sure, sources=unsure.sources)
+    capped = client.get("/documents/", query_string={"problem": "low_confidence"}).text
+    assert _rows(capped) == {}
+    assert "No document matches among the 500 looked at: see the older ones." in capped
+    older = re.search(r'<a href="([^"]+)" rel="next">Older</a>', capped).group(1)
+    assert "problem=low_confidence" in older
+    second = client.get(older.replace("&amp;", "&")).text
+    assert list(_rows(second)) == ["lemoine.pdf"]
+    newer = re.search(r'<a href="([^"]+)" rel="prev">Newer</a>', second).group(1)
+    back = client.get(newer.replace("&amp;", "&")).text
+    assert _rows(back) == {} and 'rel="next">Older</a>' in back

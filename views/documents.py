@@ -45,6 +45,7 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 # Where a document came from (Document.source), as the pages name it.
 SOURCE_NAMES = {"upload": _l("upload"), "folder": _l("watched folder"), "mail": _l("mailbox"),
                 "qonto": "Qonto"}
+DOCUMENTS_PER_PAGE = 50
 MAX_FILES_PER_UPLOAD = 50
 MAX_BULK_SELECTION = 500  # also keeps the IN (...) list under SQLite's variable limit
 
@@ -58,18 +59,28 @@ def inbox():
     if problem not in dict(document_search.PROBLEMS):
         problem = ""  # as an unknown status: the whole list
     page = keyset_page(document_search.documents(status, search, problem),
-                       Document.created_at, per_page=50)
+                       Document.created_at, per_page=DOCUMENTS_PER_PAGE,
+                       **_settled_per_row(problem))
     problems = document_search.problems(page.items)
-    # A tax difference or a low confidence is settled per row: the page keeps those rows of
-    # the candidates it read, and "Older" goes on from the last candidate.
-    shown = [document for document in page.items if not problem or problem in
-             problems[document.id]]
-    return render_template("documents/inbox.html", documents=shown, problems=problems,
+    return render_template("documents/inbox.html", documents=page.items, problems=problems,
                            problem=problem, problem_filters=document_search.PROBLEMS,
                            badges=document_search.BADGES, page=page, filters=_filters(),
                            status=status, search=search, source_names=SOURCE_NAMES,
                            job=jobs.latest(document_processing.KIND),
                            publish_job=jobs.latest(publish_requests.KIND))
+
+
+def _settled_per_row(problem: str) -> dict:
+    """A tax difference or a low confidence is settled per row, in Python: SQL narrows the
+    list to candidates, and the page reads up to ten pages' worth of them to fill itself."""
+    if problem not in (document_search.TAX, document_search.LOW_CONFIDENCE):
+        return {}
+
+    def keep(rows):
+        found = document_search.problems(rows)
+        return [problem in found[row.id] for row in rows]
+
+    return {"keep": keep, "read_at_most": DOCUMENTS_PER_PAGE * 10}
 
 
 def _filters() -> list[tuple[str, str]]:

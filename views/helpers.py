@@ -128,33 +128,56 @@ class KeysetPage:
     newer: int | None
     older: int | None
     paging: bool  # reached through a link, so a "Newest" link leads back to the top
+    looked_at: int = 0  # rows read for this page (more than `items` when `keep` drops some)
 
 
-def keyset_page(query, when, per_page: int) -> KeysetPage:
+def keyset_page(query, when, per_page: int, *, keep=None, read_at_most: int = 0) -> KeysetPage:
     """One page of `query` ordered by `when` then id, newest first, from `?before=<id>` (the
     rows older than that one) or `?after=<id>` (newer). Each page is a range on an index of
     (when, id), so the 200th page costs what the first does; OFFSET would read every row
     before it. A bad id is 400; an id that is not in the table, 404. No total is counted:
-    that would read the whole filtered list."""
+    that would read the whole filtered list.
+
+    `keep(rows)` (a list of booleans, one per row) settles in Python what SQL could only
+    narrow: rows are read in pages' worth until `per_page` are kept or `read_at_most` were
+    read, and the links go on from the last row read, not the last kept."""
     model = when.model
     before, after = _row_id("before"), _row_id("after")
     if after is not None:
         when_value = _when_of(model, when, after)
-        rows = list(query.where(newer_than(when, when_value, after))
-                    .order_by(when.asc(), model.id.asc()).limit(per_page + 1))
-        if rows:  # else nothing is newer any more: show the top of the list
-            items = rows[:per_page][::-1]
-            return KeysetPage(items, newer=items[0].id if len(rows) > per_page else None,
-                              older=items[-1].id, paging=True)
+        upward = (query.where(newer_than(when, when_value, after))
+                  .order_by(when.asc(), model.id.asc()))
+        kept, read, more = _read(upward, per_page, keep, read_at_most)
+        if read:  # else nothing is newer any more: show the top of the list
+            return KeysetPage(kept[::-1], newer=read[-1].id if more else None,
+                              older=read[0].id, paging=True, looked_at=len(read))
         before = None
     elif before is not None:
         when_value = _when_of(model, when, before)
         query = query.where(older_than(when, when_value, before))
-    rows = list(query.limit(per_page + 1))
-    items = rows[:per_page]
-    return KeysetPage(items, newer=items[0].id if before is not None and items else None,
-                      older=items[-1].id if len(rows) > per_page else None,
-                      paging=before is not None or after is not None)
+    kept, read, more = _read(query, per_page, keep, read_at_most)
+    return KeysetPage(kept, newer=read[0].id if before is not None and read else None,
+                      older=read[-1].id if more else None,
+                      paging=before is not None or after is not None, looked_at=len(read))
+
+
+def _read(query, per_page: int, keep, read_at_most: int) -> tuple[list, list, bool]:
+    """(the rows kept, the rows read, whether more rows follow) in the query's order."""
+    if keep is None:
+        rows = list(query.limit(per_page + 1))
+        return rows[:per_page], rows[:per_page], len(rows) > per_page
+    rows = list(query.limit(max(per_page, read_at_most) + 1))
+    readable = rows[:max(per_page, read_at_most)]
+    kept, read = [], []
+    for start in range(0, len(readable), per_page):
+        chunk = readable[start:start + per_page]
+        for row, wanted in zip(chunk, keep(chunk), strict=True):
+            read.append(row)
+            if wanted:
+                kept.append(row)
+            if len(kept) == per_page:
+                return kept, read, len(rows) > len(read)
+    return kept, read, len(rows) > len(read)
 
 
 def _row_id(name: str) -> int | None:

@@ -68,7 +68,9 @@ def create_app(test_config=None) -> Flask:
     _init_languages(app)
     _init_login(app)
     # Cheap password hashes only for the test suite: never outside TESTING.
-    accounts.use_fast_hashing(app.testing and bool(app.config.get("FAST_PASSWORD_HASHING")))
+    # Real booleans only: a string from the environment ("false") must not switch it on.
+    accounts.use_fast_hashing(app.config.get("TESTING") is True
+                              and app.config.get("FAST_PASSWORD_HASHING") is True)
     _register_blueprints(app)
     _register_error_pages(app)
     _register_template_helpers(app)

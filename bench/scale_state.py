@@ -508,6 +508,9 @@ PAGES = (
     Page("Documents", "/documents/"),
     Page("Documents, search", "/documents/?q={search}"),
     Page("Documents, published", "/documents/?status=published"),
+    # Settled per row (up to 500 candidates read): statements must not grow with the data.
+    Page("Documents, tax differences", "/documents/?problem=tax"),
+    Page("Documents, low confidence", "/documents/?problem=low_confidence"),
     Page("Document review", "/documents/{document_id}"),
     Page("Document edit (POST)", "/documents/{document_id}", "POST"),
     Page("Suppliers", "/suppliers/"),

@@ -10,6 +10,7 @@ import logging
 from huey import crontab
 from huey.exceptions import TaskLockedException
 
+from integrations.zoho_books import ZohoDailyLimitReached
 from jobs import runtime
 from jobs.queue import huey
 from jobs.writer import zoho_write
@@ -32,6 +33,8 @@ def settle_match(settlement_id: int) -> None:
             log.info("settlement %s not settled yet: %s", settlement_id,
                      i18n.in_words(str(problem)))
             settlement.try_later(settlement_id)
+        except ZohoDailyLimitReached:
+            settlement.after_zohos_reset(config, settlement_id)
         except publishing.NewSupplierNeedsConfirmation as ask:
             settlement.wait_for_person(settlement_id, stored_message(
                 "Zoho Books would get a new supplier, %(name)s. Publish the receipt by hand to "
@@ -51,6 +54,8 @@ def unsettle_match(settlement_id: int) -> None:
         try:
             with zoho_write():
                 settlement.unsettle(config, settlement_id)
+        except ZohoDailyLimitReached:
+            settlement.after_zohos_reset(config, settlement_id)
         except (TaskLockedException, settlement.SettlementProblem, zoho.ConnectError) as why:
             log.info("settlement %s not undone yet: %s", settlement_id,
                      i18n.in_words(str(why)))

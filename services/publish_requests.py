@@ -76,7 +76,10 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
                       counts={"published": published, "problems": problems})
         try:
             with zoho_write():
-                ok = _publish_one(config, document)
+                # Read again under the lock: an auto-publish or a person may have published
+                # it since (they resume at the same reset); the copy above is only for the
+                # banner.
+                ok = _publish_one(config, Document.get_by_id(document.id))
         except publishing.ZohoDaySpent:
             _pause(config, job, published, left)
             return

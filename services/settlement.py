@@ -42,10 +42,19 @@ from models import (
     SettlementKind,
     SettlementPart,
     SettlementState,
+    ZohoConnection,
     db,
     utcnow,
 )
-from services import audit, document_taxes, matching, publishing, supplier_rules, zoho
+from services import (
+    audit,
+    document_taxes,
+    matching,
+    publishing,
+    supplier_rules,
+    zoho,
+    zoho_quota,
+)
 from services.bank_lines import marker_of, money
 from services.document_status import refresh_status
 from services.i18n import in_words, money_value, stored_message
@@ -333,6 +342,15 @@ def try_later(settlement_id: int, reason: str = "") -> None:
     if reason:
         values[Settlement.error] = reason
     Settlement.update(values).where(Settlement.id == settlement_id).execute()
+
+
+def after_zohos_reset(config, settlement_id: int) -> None:
+    """Zoho's calls for the day are spent (429 code 45): nothing was done, and the next try
+    waits for its reset instead of asking again every few minutes."""
+    organization_id = ZohoConnection.current().organization_id
+    pause = zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config))
+    (Settlement.update(next_try_at=pause.resumes_at, error=ZohoDailyLimitReached.user_message)
+     .where(Settlement.id == settlement_id).execute())
 
 
 def due(query):

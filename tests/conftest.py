@@ -196,8 +196,9 @@ def database_config(data_dir, url, migrated_database) -> dict:
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):
-    """Templates compiled once per test process rather than once per test's app (about
-    0.15 s a test): Jinja's own bytecode cache, checked against each template's source."""
+    """Templates compiled once per test process rather than once per test's app (which
+    cost about 0.15 s a test): Jinja's own bytecode cache, checked against each template's
+    source."""
 
     def __init__(self):
         self.compiled: dict[str, bytes] = {}

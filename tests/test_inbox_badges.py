@@ -151,11 +151,12 @@ def test_a_per_row_filter_fills_its_page_from_older_candidates(client, auth, adm
                         confidence=sure, sources=unsure.sources)
     capped = client.get("/documents/", query_string={"problem": "low_confidence"}).text
     assert _rows(capped) == {}
-    assert "No document matches among the 500 looked at: see the older ones." in capped
+    assert "No document matches among the 500 looked at: the links below look further." \
+        in capped
     older = re.search(r'<a href="([^"]+)" rel="next">Older</a>', capped).group(1)
     assert "problem=low_confidence" in older
     second = client.get(older.replace("&amp;", "&")).text
     assert list(_rows(second)) == ["lemoine.pdf"]
     newer = re.search(r'<a href="([^"]+)" rel="prev">Newer</a>', second).group(1)
     back = client.get(newer.replace("&amp;", "&")).text
-    assert _rows(back) == {} and 'rel="next">Older</a>' in back
+    assert _rows(back) == {} and 'rel="next">Older</a>' in back and ">Newest</a>" in back

@@ -1,6 +1,7 @@
 """Settling a match in Zoho Books (issue 8, items 2 and 5): each kind of settlement records
 the bank line in Zoho once, a timeout never records it twice, and undo reverses it once."""
 
+import datetime
 import re
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from models import (
     SupplierRule,
     ZohoAccount,
     ZohoConnection,
+    ZohoQuota,
     ZohoTax,
     utcnow,
 )
@@ -328,3 +330,34 @@ def connected(account):
 @pytest.fixture
 def connected_org(connected):
     return connected.organization_id
+
+
+def test_a_match_met_by_a_spent_zoho_day_waits_for_the_reset_and_settles_once(
+        client, account, sandbox, connected_org, admin, monkeypatch):
+    from jobs.matching import settle_waiting_matches
+    from tests.test_daily_quota import advance, past_the_reset, spent_today
+
+    cafe_rule(connected_org)
+    document = cafe_receipt(client)
+    line = paid(client, sandbox, account, CAFE_TOTAL, "CAFE RICHARD PARIS")
+    sandbox.admin("POST", f"/sandbox/orgs/{connected_org}/limits",
+                  daily=spent_today(sandbox, connected_org))  # another app spent the day
+
+    waiting = Settlement.get_by_id(settlement.accept(line, [document], admin).id)
+    assert waiting.state in (SettlementState.QUEUED, SettlementState.SETTLING)
+    assert "daily API calls" in i18n.in_words(waiting.error)
+    assert waiting.next_try_at > utcnow() + datetime.timedelta(hours=past_the_reset() - 0.5)
+    def refusals() -> int:
+        return ZohoQuota.get(ZohoQuota.organization_id == connected_org).refused_45
+
+    assert refusals() == 1
+    settle_waiting_matches.call_local()  # the minute tick: no new call before the reset
+    assert refusals() == 1
+
+    advance(monkeypatch, sandbox, past_the_reset())
+    sandbox.admin("POST", f"/sandbox/orgs/{connected_org}/limits", plan="ultimate")
+    settle_waiting_matches.call_local()
+    settled = Settlement.get_by_id(waiting.id)
+    assert settled.state is SettlementState.SETTLED, settled.error
+    assert zoho_line(sandbox, line)["status"] == "categorized"
+    assert calls(sandbox, "POST /expenses") == 0

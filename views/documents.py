@@ -73,10 +73,13 @@ def inbox():
 def _settled_per_row(problem: str) -> dict:
     """A tax difference or a low confidence is settled per row, in Python: SQL narrows the
     list to candidates, and the page reads up to ten pages' worth of them to fill itself."""
-    if problem not in (document_search.TAX, document_search.LOW_CONFIDENCE):
+    if problem == document_search.LOW_CONFIDENCE:
+        return {"keep": lambda rows: [document_search.low_confidence(row) for row in rows],
+                "read_at_most": DOCUMENTS_PER_PAGE * 10}
+    if problem != document_search.TAX:
         return {}
 
-    def keep(rows):
+    def keep(rows):  # the tax check of every row read: two statements, whatever the count
         found = document_search.problems(rows)
         return [problem in found[row.id] for row in rows]
 

@@ -139,8 +139,9 @@ def keyset_page(query, when, per_page: int, *, keep=None, read_at_most: int = 0)
     that would read the whole filtered list.
 
     `keep(rows)` (a list of booleans, one per row) settles in Python what SQL could only
-    narrow: rows are read in pages' worth until `per_page` are kept or `read_at_most` were
-    read, and the links go on from the last row read, not the last kept."""
+    narrow: up to `read_at_most` rows are read in one statement and judged in one call,
+    `per_page` of them kept, and the links go on from the last row read, not the last
+    kept."""
     model = when.model
     before, after = _row_id("before"), _row_id("after")
     if after is not None:
@@ -169,14 +170,12 @@ def _read(query, per_page: int, keep, read_at_most: int) -> tuple[list, list, bo
     rows = list(query.limit(max(per_page, read_at_most) + 1))
     readable = rows[:max(per_page, read_at_most)]
     kept, read = [], []
-    for start in range(0, len(readable), per_page):
-        chunk = readable[start:start + per_page]
-        for row, wanted in zip(chunk, keep(chunk), strict=True):
-            read.append(row)
-            if wanted:
-                kept.append(row)
+    for row, wanted in zip(readable, keep(readable), strict=True):
+        read.append(row)
+        if wanted:
+            kept.append(row)
             if len(kept) == per_page:
-                return kept, read, len(rows) > len(read)
+                break
     return kept, read, len(rows) > len(read)
 
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from peewee import SqliteDatabase
+from playhouse import db_url
 from playhouse.migrations import Runner
 
 import clock
@@ -28,6 +29,7 @@ from services.migrations import MIGRATIONS_DIR
 from tests import documents as samples
 from tests.bank_flow import connect_qonto, sync_now
 from tests.conftest import csrf_token
+from tests.postgres_db import new_postgres_fixture  # noqa: F401
 from tests.test_bank_sync import assert_zoho_holds_exactly_qonto
 from tests.test_documents import upload
 from tests.test_metrics import TOKEN, parse
@@ -269,11 +271,16 @@ def test_a_person_may_refresh_the_lists_with_the_reserve(client, org, sandbox, a
     assert "Refresh complete" in refresh(client).text
 
 
-def test_jobs_paused_before_the_paused_until_column_are_still_told_apart(tmp_path):
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_jobs_paused_before_the_paused_until_column_are_still_told_apart(
+        tmp_path, new_postgres, engine):
     """Migration 0020 marks the jobs a pause ended before pauses had their own column (their
     message, English or stored, said so), and no other: their banners still say "Paused:"
-    and the list refresh they stopped carries on."""
-    database = SqliteDatabase(str(tmp_path / "old.db"))
+    and the list refresh they stopped carries on. On both engines: its SQL differs."""
+    if engine == "sqlite":
+        database = SqliteDatabase(str(tmp_path / "old.db"))
+    else:
+        database = db_url.connect(new_postgres())
     runner = Runner(database, str(MIGRATIONS_DIR))
     runner.up(target="0019_longer_messages")
     resumes = clock.utcnow() + datetime.timedelta(hours=3)
@@ -284,15 +291,19 @@ def test_jobs_paused_before_the_paused_until_column_are_still_told_apart(tmp_pat
         "finished": i18n.stored_message("Refresh complete."),
         "failed": "Paused: this one failed",
     }
+    columns = ("kind", "status", "trigger", "step", "message", "counts", "percent", "error",
+               "attempts", "params", "created_at", "finished_at", "worker")
+    quoted = ", ".join('"' + column + '"' for column in columns)
+    marks = ", ".join([database.param] * len(columns))
+    insert = f"INSERT INTO job ({quoted}) VALUES ({marks})"  # noqa: S608 (constant names)
     for name, message in messages.items():
-        database.execute_sql(
-            "INSERT INTO job (kind, status, \"trigger\", step, counts, percent, message, error,"
-            " attempts, params, created_at, finished_at, worker) VALUES ('refresh_lists', ?, "
-            "'schedule', ?, '{}', 100, ?, '', 1, '{}', '2026-06-16 09:00:00', "
-            "'2026-06-16 09:05:00', '')", ("failed" if name == "failed" else "succeeded",
-                                           name, message))
+        status = "failed" if name == "failed" else "succeeded"
+        database.execute_sql(insert, ("refresh_lists", status, "schedule", name, message, "{}",
+                                      100, "", 1, "{}", "2026-06-16 09:00:00",
+                                      "2026-06-16 09:05:00", ""))
     runner.up()
     paused = dict(database.execute_sql("SELECT step, paused_until FROM job").fetchall())
+    database.close()
     assert {name for name, until in paused.items() if until} == {
         "old English", "stored reserve", "stored spent"}
-    assert paused["stored spent"] == "2026-06-16 09:05:00"
+    assert str(paused["stored spent"]) == "2026-06-16 09:05:00"

@@ -211,12 +211,19 @@ def test_the_whole_review_form_saves(client, connected):
     assert document.contact_id is None and document.number == "N-1"
 
 
-def test_auto_publish_for_a_supplier_that_has_it(client, connected, sandbox):
-    vendor = known_vendor(connected)
-    account = ZohoAccount.usable(connected.organization_id).where(
+def auto_publishing_supplier(connection):
+    """A supplier Zoho Books knows, whose rule auto-publishes into an expense account (the
+    installation's switch is left to the test)."""
+    vendor = known_vendor(connection)
+    account = ZohoAccount.usable(connection.organization_id).where(
         ZohoAccount.account_type == "expense").first()
     SupplierRule.create(name=vendor.name, contact_id=vendor.zoho_id, account_id=account.zoho_id,
                         auto_publish=True)
+    return vendor
+
+
+def test_auto_publish_for_a_supplier_that_has_it(client, connected, sandbox):
+    vendor = auto_publishing_supplier(connected)
     upload(client, ("a.pdf", samples.text_pdf(supplier_name=vendor.name)))
     assert Document.get().status is DocumentStatus.READY  # the installation switch is off
 
@@ -230,11 +237,7 @@ def test_auto_publish_for_a_supplier_that_has_it(client, connected, sandbox):
 
 
 def test_a_suspected_duplicate_is_not_auto_published(client, connected, sandbox):
-    vendor = known_vendor(connected)
-    account = ZohoAccount.usable(connected.organization_id).where(
-        ZohoAccount.account_type == "expense").first()
-    SupplierRule.create(name=vendor.name, contact_id=vendor.zoho_id, account_id=account.zoho_id,
-                        auto_publish=True)
+    vendor = auto_publishing_supplier(connected)
     ConnectionSettings.update(auto_publish=True).execute()
     pdf = samples.text_pdf(supplier_name=vendor.name)
     upload(client, ("first.pdf", pdf))

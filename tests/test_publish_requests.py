@@ -172,13 +172,10 @@ def test_an_auto_publish_on_a_spent_day_is_tried_again_after_the_reset(
         client, connected, sandbox):
     from jobs.documents import publish_automatically
     from jobs.queue import huey
-    from models import ConnectionSettings, SupplierRule
+    from models import ConnectionSettings
+    from tests.test_documents import auto_publishing_supplier
 
-    vendor = known_vendor(connected)
-    account = ZohoAccount.usable(connected.organization_id).where(
-        ZohoAccount.account_type == "expense").first()
-    SupplierRule.create(name=vendor.name, contact_id=vendor.zoho_id, account_id=account.zoho_id,
-                        auto_publish=True)
+    vendor = auto_publishing_supplier(connected)
     ConnectionSettings.update(auto_publish=True).execute()
     org = connected.organization_id
     sandbox.admin("POST", f"/sandbox/orgs/{org}/limits", daily=spent_today(sandbox, org))

@@ -75,6 +75,24 @@ def test_refresh_banner_counts_are_the_cards_and_the_banner_goes_away(client, co
     assert card_counts(page)["taxes"] == ZohoTax_count(connected)  # the facts stay
 
 
+def test_a_paused_banner_stays_while_the_pause_lasts(client, connected, monkeypatch):
+    """A pause ends its job (a finished job's banner goes after ten minutes), but it is
+    still true for hours: its banner stays until the pause is over, unless dismissed."""
+    import datetime
+
+    from models.base import utcnow
+    from services import jobs, zoho_quota
+
+    job = jobs.latest("refresh_lists")
+    pause = zoho_quota.QuotaPause(connected.organization_id,
+                                  utcnow() + datetime.timedelta(hours=3), "spent")
+    jobs.pause(job, pause.message(), pause.resumes_at)
+    later(monkeypatch, 120)
+    assert "Paused:" in client.get("/connections/").text
+    later(monkeypatch, 61)  # the pause is over: the next run says what happens now
+    assert "Paused:" not in client.get("/connections/").text
+
+
 def ZohoTax_count(connection) -> int:  # noqa: N802 - reads as the list it counts
     return lists.cached_counts(connection)["Taxes"]
 

@@ -60,14 +60,17 @@ def _back_to(job: Job) -> str:
 
 def banner_hidden(job: Job | None, fixed_at: datetime.datetime | None = None) -> bool:
     """Whether a job's banner no longer belongs on the page: dismissed, a success older
-    than SUCCEEDED_SHOWN_FOR, a failure older than FAILED_SHOWN_FOR or older than
-    `fixed_at` (the moment its cause was dealt with, like reconnecting)."""
+    than SUCCEEDED_SHOWN_FOR (a pause once it is over), a failure older than
+    FAILED_SHOWN_FOR or older than `fixed_at` (the moment its cause was dealt with, like
+    reconnecting)."""
     if job is None:
         return True
     if job.is_active or job.finished_at is None:
         return False
     if job.id in session.get(DISMISSED_KEY, []):
         return True
+    if job.paused_until is not None and job.paused_until > utcnow():
+        return False  # still paused: the banner says until when
     age = utcnow() - job.finished_at
     if job.status is JobStatus.FAILED:
         return age > FAILED_SHOWN_FOR or bool(fixed_at and job.finished_at < fixed_at)

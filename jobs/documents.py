@@ -8,7 +8,7 @@ from huey.exceptions import TaskLockedException
 from jobs import runtime
 from jobs.queue import huey
 from jobs.writer import WaitingLock, run_as_zoho_writer, zoho_write
-from models import Document, ZohoConnection, db, utcnow
+from models import Document, db, utcnow
 from services import (
     audit,
     document_processing,
@@ -67,7 +67,7 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
                     Document.id == document_id).execute()
             return
         except publishing.ZohoDaySpent:
-            publish_automatically.schedule((document_id, attempt), delay=_until_zohos_reset(config))
+            publish_automatically.schedule((document_id, attempt), delay=_until_zohos_reset())
             return
         except publishing.NewSupplierNeedsConfirmation as ask:
             note = stored_message("Not published automatically: Zoho Books would get a new "
@@ -79,12 +79,10 @@ def publish_automatically(document_id: int, attempt: int = 1) -> None:
                          subject=document.filename, detail=str(problem), link=document)
 
 
-def _until_zohos_reset(config) -> float:
+def _until_zohos_reset() -> float:
     """Seconds until Zoho's daily calls come back (and a little more), after a 429 code 45.
     A delay, not a time: huey's clock and ours may differ (tests move ours)."""
-    organization_id = ZohoConnection.current().organization_id
-    pause = zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config))
-    return max(60.0, (pause.resumes_at - utcnow()).total_seconds())
+    return max(60.0, (zoho_quota.day_spent().resumes_at - utcnow()).total_seconds())
 
 
 @huey.periodic_task(crontab(minute="*"))

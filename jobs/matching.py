@@ -34,7 +34,7 @@ def settle_match(settlement_id: int) -> None:
                      i18n.in_words(str(problem)))
             settlement.try_later(settlement_id)
         except ZohoDailyLimitReached:
-            settlement.after_zohos_reset(config, settlement_id)
+            settlement.after_zohos_reset(settlement_id)
         except publishing.NewSupplierNeedsConfirmation as ask:
             settlement.wait_for_person(settlement_id, stored_message(
                 "Zoho Books would get a new supplier, %(name)s. Publish the receipt by hand to "
@@ -55,7 +55,7 @@ def unsettle_match(settlement_id: int) -> None:
             with zoho_write():
                 settlement.unsettle(config, settlement_id)
         except ZohoDailyLimitReached:
-            settlement.after_zohos_reset(config, settlement_id)
+            settlement.after_zohos_reset(settlement_id)
         except (TaskLockedException, settlement.SettlementProblem, zoho.ConnectError) as why:
             log.info("settlement %s not undone yet: %s", settlement_id,
                      i18n.in_words(str(why)))

@@ -146,9 +146,7 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
     except zoho_quota.QuotaPause as pause:
         _pause(job, sync_run, pause)
     except ZohoDailyLimitReached:
-        organization_id = ZohoConnection.current().organization_id
-        _pause(job, sync_run,
-               zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config)))
+        _pause(job, sync_run, zoho_quota.day_spent())
     except QontoAuthError:
         reason = stored_message("Qonto refused the secret key (it was revoked or changed). The "
                                 "daily sync is stopped: an admin must connect Qonto again with "

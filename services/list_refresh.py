@@ -62,8 +62,7 @@ def run(config, job_id: int, *, retries_left: int = 0) -> None:
     except zoho_quota.QuotaPause as pause:
         _pause(job, pause)
     except ZohoDailyLimitReached:
-        _pause(job, zoho_quota.day_spent(connection.organization_id,
-                                         zoho_quota.reserve_percent(config)))
+        _pause(job, zoho_quota.day_spent(connection.organization_id))
     except (ZohoUnavailable, RefreshThrottled) as error:
         _passing_failure(job, error, retries_left)
     except (TokenRevoked, ZohoAuthError, ZohoApiError, zoho.ConnectError) as error:

@@ -13,7 +13,7 @@ the next run after Zoho's reset. Bulk publishing does not stop at the daily rese
 reserve is kept for people publishing (services.zoho_quota).
 """
 
-from models import Document, DocumentStatus, Job, ZohoConnection, db, utcnow
+from models import Document, DocumentStatus, Job, db, utcnow
 from services import audit, jobs, publishing, settlement, zoho, zoho_quota
 from services.i18n import stored_message, stored_plural_message
 
@@ -81,7 +81,7 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
                 # banner.
                 ok = _publish_one(config, Document.get_by_id(document.id))
         except publishing.ZohoDaySpent:
-            _pause(config, job, published, left)
+            _pause(job, published, left)
             return
         if ok:
             published += 1
@@ -99,11 +99,10 @@ def run(config, job_id: int, *, zoho_write, retries_left: int = 0) -> None:
     jobs.succeed(job, message)
 
 
-def _pause(config, job: Job, published: int, left: int) -> None:
+def _pause(job: Job, published: int, left: int) -> None:
     """Zoho's calls for the day are spent: stop with the rest still requested, and let the
     minute tick start the next run after the reset (see `paused_job`)."""
-    organization_id = ZohoConnection.current().organization_id
-    pause = zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config))
+    pause = zoho_quota.day_spent()
     zoho_quota.note_pause(pause)  # the admins' alert, once per pause
     done = stored_plural_message("%(num)s document published.",
                                  "%(num)s documents published.", published)

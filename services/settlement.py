@@ -42,7 +42,6 @@ from models import (
     SettlementKind,
     SettlementPart,
     SettlementState,
-    ZohoConnection,
     db,
     utcnow,
 )
@@ -344,12 +343,11 @@ def try_later(settlement_id: int, reason: str = "") -> None:
     Settlement.update(values).where(Settlement.id == settlement_id).execute()
 
 
-def after_zohos_reset(config, settlement_id: int) -> None:
+def after_zohos_reset(settlement_id: int) -> None:
     """Zoho's calls for the day are spent (429 code 45): nothing was done, and the next try
     waits for its reset instead of asking again every few minutes."""
-    organization_id = ZohoConnection.current().organization_id
-    pause = zoho_quota.day_spent(organization_id, zoho_quota.reserve_percent(config))
-    (Settlement.update(next_try_at=pause.resumes_at, error=ZohoDailyLimitReached.user_message)
+    (Settlement.update(next_try_at=zoho_quota.day_spent().resumes_at,
+                       error=ZohoDailyLimitReached.user_message)
      .where(Settlement.id == settlement_id).execute())
 
 

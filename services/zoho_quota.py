@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from flask_babel import gettext
 
-from models import ZohoQuota, utcnow
+from models import ZohoConnection, ZohoQuota, utcnow
 from services import i18n
 from services.i18n import stored_message
 
@@ -155,13 +155,15 @@ def check_reserve(organization_id: str, percent: int) -> None:
     raise QuotaPause(organization_id, resumes_at, "reserve", percent)
 
 
-def day_spent(organization_id: str, percent: int) -> QuotaPause:
-    """The pause for a 429 code 45: until the reset the headers gave, or a retry later."""
+def day_spent(organization_id: str | None = None) -> QuotaPause:
+    """The pause for a 429 code 45 (the connected organisation's by default): until the
+    reset the headers gave, or a retry later."""
+    organization_id = organization_id or ZohoConnection.current().organization_id
     row = ZohoQuota.get_or_none(ZohoQuota.organization_id == organization_id)
     now = utcnow()
     reset = row.resets_at if row is not None and row.resets_at and row.resets_at > now else None
     return QuotaPause(organization_id, (reset or now + RETRY_WITHOUT_RESET) + RESUME_MARGIN,
-                      "spent", percent)
+                      "spent")
 
 
 def paused_until(organization_id: str) -> datetime.datetime | None:

@@ -35,16 +35,16 @@ from tests.test_documents import upload
 from tests.test_metrics import TOKEN, parse
 
 
-def to_reset() -> set[str]:
-    """How the app says the time to Zoho's reset (midnight UTC): "14 h" at the suite's
-    pinned 10:00, whatever moment it runs at. Said a moment ago, it may have rounded the
-    other way (23.5 h at 00:30), so both readings of the last minute are accepted."""
+def to_reset(margin: datetime.timedelta = datetime.timedelta(0)) -> set[str]:
+    """How the app says the time to Zoho's reset (midnight UTC), plus `margin`: "14 h" at the
+    suite's pinned 10:00, whatever moment it runs at. Said a moment ago, it may have rounded
+    the other way (23.5 h at 00:30), so both readings of the last minute are accepted."""
     now = clock.utcnow()
     midnight = datetime.datetime.combine(now.date() + datetime.timedelta(days=1),
                                          datetime.time())
     said = set()
     for earlier in (0, 60):
-        seconds = (midnight - now).total_seconds() + earlier
+        seconds = (midnight + margin - now).total_seconds() + earlier
         said.add(f"{round(seconds / 3600)} h" if seconds >= 3600
                  else f"{math.ceil(seconds / 60)} min")
     return said
@@ -59,17 +59,19 @@ def past_the_reset() -> float:
 
 
 # A pause is the job's outcome, read after the banner's "Paused:" (a stored message: these
-# are its English words).
+# are its English words). It resumes a little after the reset (RESUME_MARGIN), which shows
+# when the reset is under an hour away.
 def reserve_pause(reserve: str = "20 %") -> set[str]:
     return {f"Zoho's daily quota is down to its {reserve} reserve, kept for "
-            f"publishing. Resumes after the reset, in {wait}." for wait in to_reset()}
+            f"publishing. Resumes after the reset, in {wait}."
+            for wait in to_reset(zoho_quota.RESUME_MARGIN)}
 
 
 def day_spent_pause() -> set[str]:
     # The reset time is known from the day's earlier answers (connecting, which had headers).
     return {"Zoho's daily API calls are all spent (other apps connected to the "
             f"organisation spend them too). Resumes after the reset, in {wait}."
-            for wait in to_reset()}
+            for wait in to_reset(zoho_quota.RESUME_MARGIN)}
 
 
 def _completed_sync(job) -> bool:
